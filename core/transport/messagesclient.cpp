@@ -1,0 +1,482 @@
+#include "messagesclient.h"
+
+#include "transport/sseparser.h"
+
+#include <QHostAddress>
+#include <QJsonArray>
+#include <QJsonDocument>
+#include <QJsonParseError>
+#include <QMetaObject>
+#include <QNetworkAccessManager>
+#include <QNetworkReply>
+#include <QNetworkRequest>
+#include <QTimer>
+
+#if QT_CONFIG(ssl)
+#include <QSslConfiguration>
+#include <QSslError>
+#include <QSslSocket>
+#endif
+
+#include <algorithm>
+#include <climits>
+
+#ifndef SLUICE_VERSION
+#define SLUICE_VERSION "dev"
+#endif
+
+Q_LOGGING_CATEGORY(lcTransport, "sluice.transport", QtInfoMsg)
+
+namespace sluice {
+
+namespace {
+
+// A reply body larger than this is not a Messages response; stop reading rather than exhaust memory.
+constexpr qsizetype kMaxResponseBytes = 64 * 1024 * 1024;
+// How much of a non-JSON error body (an HTML page from a proxy, say) goes into the error message.
+constexpr qsizetype kBodySnippetChars = 200;
+
+const QLatin1String kMessagesPath("/v1/messages");
+const QLatin1String kCountTokensPath("/v1/messages/count_tokens");
+
+bool isLoopbackHost(const QString &host)
+{
+    if (host.compare(QLatin1String("localhost"), Qt::CaseInsensitive) == 0)
+        return true;
+    QHostAddress address;
+    return address.setAddress(host) && address.isLoopback();
+}
+
+QString textOf(const QJsonObject &message)
+{
+    QString text;
+    const QJsonArray content = message.value(QLatin1String("content")).toArray();
+    for (const QJsonValue &block : content) {
+        const QJsonObject b = block.toObject();
+        if (b.value(QLatin1String("type")).toString() == QLatin1String("text"))
+            text += b.value(QLatin1String("text")).toString();
+    }
+    return text;
+}
+
+} // namespace
+
+struct MessagesClient::Attempt
+{
+    AttemptId id = 0;
+    bool counting = false;        // count_tokens, reported by tokensCounted()
+    bool streamRequested = false; // body["stream"] == true
+    bool sse = false;             // the reply is being read as an event stream (a 2xx to a streamed request)
+    bool timedOut = false;
+    bool overflowed = false;                // the reply body passed kMaxResponseBytes
+    std::optional<AttemptOutcome> resolved; // decided without a reply to read; delivered from the event loop
+    QNetworkReply *reply = nullptr;
+    QTimer *timer = nullptr;
+    QByteArray body; // a non-streamed reply body, as it arrives
+    SseParser parser;
+    StreamAssembler assembler;
+};
+
+MessagesClient::MessagesClient(const QUrl &baseUrl, const QString &apiKey, const TransportOptions &options,
+                               const Clock &clock, QObject *parent)
+    : Transport(parent)
+    , m_nam(new QNetworkAccessManager(this))
+    , m_baseUrl(baseUrl)
+    , m_apiKey(apiKey.toUtf8())
+    , m_options(options)
+    , m_clock(clock)
+{
+    // Redirects could carry the x-api-key header to another host; the API never redirects, so neither do we.
+    m_nam->setRedirectPolicy(QNetworkRequest::ManualRedirectPolicy);
+    m_nam->setAutoDeleteReplies(false);
+}
+
+MessagesClient::~MessagesClient()
+{
+    for (auto &[id, attempt] : m_attempts)
+        release(*attempt);
+}
+
+QString MessagesClient::endpointProblem(const QUrl &baseUrl)
+{
+    if (!baseUrl.isValid() || baseUrl.host().isEmpty())
+        return QStringLiteral("the API base URL is not a valid absolute URL");
+    if (!baseUrl.userInfo().isEmpty())
+        return QStringLiteral("the API base URL must not contain a user name or password");
+    const QString scheme = baseUrl.scheme().toLower();
+    if (scheme == QLatin1String("https"))
+        return {};
+    if (scheme == QLatin1String("http")) {
+        if (isLoopbackHost(baseUrl.host()))
+            return {};
+        return QStringLiteral("refusing to send the API key over plain http to %1: use https (plain http is "
+                              "allowed only to a loopback address such as 127.0.0.1)")
+            .arg(baseUrl.host());
+    }
+    return QStringLiteral("unsupported scheme \"%1\" in the API base URL: use https").arg(scheme);
+}
+
+QUrl MessagesClient::endpoint(const QUrl &baseUrl, const QString &path)
+{
+    QUrl url = baseUrl;
+    QString prefix = url.path();
+    while (prefix.endsWith(QLatin1Char('/')))
+        prefix.chop(1);
+    url.setPath(prefix + path);
+    url.setFragment({});
+    return url;
+}
+
+AttemptId MessagesClient::send(const QJsonObject &body)
+{
+    return start(body, false);
+}
+
+AttemptId MessagesClient::countTokens(const QJsonObject &body)
+{
+    // count_tokens takes the request's input only; these generation settings make it answer 400.
+    QJsonObject input = body;
+    for (const char *field : {"max_tokens", "stream", "temperature", "top_p", "top_k", "stop_sequences",
+                              "metadata", "service_tier"})
+        input.remove(QLatin1String(field));
+    return start(input, true);
+}
+
+AttemptId MessagesClient::start(const QJsonObject &body, bool counting)
+{
+    const AttemptId id = m_nextId++;
+    auto owned = std::make_unique<Attempt>();
+    Attempt &a = *owned;
+    a.id = id;
+    a.counting = counting;
+    a.streamRequested = !counting && body.value(QLatin1String("stream")).toBool();
+    m_attempts.emplace(id, std::move(owned));
+
+    if (const QString problem = endpointProblem(m_baseUrl); !problem.isEmpty()) {
+        qCWarning(lcTransport) << "attempt" << id << "refused:" << problem;
+        refuse(a, ErrorKind::BadRequest, QStringLiteral("insecure_endpoint"), problem);
+        return id;
+    }
+    const QByteArray payload = QJsonDocument(body).toJson(QJsonDocument::Compact);
+    if (payload.size() > kMaxRequestBytes) {
+        refuse(a, ErrorKind::TooLarge, QStringLiteral("request_too_large"),
+               QStringLiteral("the request body is %1 bytes; the API accepts at most %2")
+                   .arg(payload.size())
+                   .arg(kMaxRequestBytes));
+        return id;
+    }
+
+    const QUrl url = endpoint(m_baseUrl, counting ? QString(kCountTokensPath) : QString(kMessagesPath));
+    QNetworkRequest request(url);
+    request.setHeader(QNetworkRequest::ContentTypeHeader, QByteArrayLiteral("application/json"));
+    request.setHeader(QNetworkRequest::UserAgentHeader, QByteArrayLiteral("sluice/" SLUICE_VERSION));
+    request.setRawHeader("x-api-key", m_apiKey);
+    request.setRawHeader("anthropic-version", "2023-06-01");
+    request.setRawHeader("accept", a.streamRequested ? "text/event-stream" : "application/json");
+    request.setAttribute(QNetworkRequest::RedirectPolicyAttribute, QNetworkRequest::ManualRedirectPolicy);
+#if QT_CONFIG(ssl)
+    if (url.scheme().compare(QLatin1String("https"), Qt::CaseInsensitive) == 0) {
+        QSslConfiguration tls = request.sslConfiguration();
+        tls.setPeerVerifyMode(QSslSocket::VerifyPeer); // explicit: the certificate is always checked
+        request.setSslConfiguration(tls);
+    }
+#endif
+    qCDebug(lcTransport) << "attempt" << id << "POST" << url.toDisplayString(QUrl::RemoveUserInfo)
+                         << (a.streamRequested ? "(stream)" : "") << payload.size() << "bytes";
+
+    QNetworkReply *reply = m_nam->post(request, payload);
+    a.reply = reply;
+    connect(reply, &QNetworkReply::metaDataChanged, this, [this, id] { onMetaData(id); });
+    connect(reply, &QNetworkReply::readyRead, this, [this, id] { onReadyRead(id); });
+    connect(reply, &QNetworkReply::finished, this, [this, id] { onReplyFinished(id); });
+    connect(reply, &QNetworkReply::uploadProgress, this, [this, id] {
+        if (Attempt *p = find(id); p && p->timer)
+            p->timer->start();
+    });
+#if QT_CONFIG(ssl)
+    connect(reply, &QNetworkReply::sslErrors, this, [id](const QList<QSslError> &errors) {
+        // Never ignored: the handshake fails and the attempt ends as a network error.
+        for (const QSslError &e : errors)
+            qCWarning(lcTransport) << "attempt" << id << "TLS error:" << e.errorString();
+    });
+#endif
+
+    const qint64 timeoutMs = std::chrono::ceil<std::chrono::milliseconds>(m_options.requestTimeout).count();
+    if (timeoutMs > 0) {
+        a.timer = new QTimer(this);
+        a.timer->setSingleShot(true);
+        a.timer->setInterval(int(std::min<qint64>(timeoutMs, INT_MAX)));
+        connect(a.timer, &QTimer::timeout, this, [this, id] { onTimeout(id); });
+        a.timer->start();
+    }
+    return id;
+}
+
+void MessagesClient::cancel(AttemptId id)
+{
+    Attempt *a = find(id);
+    if (!a || a->resolved)
+        return;
+    release(*a);
+    AttemptOutcome o;
+    o.kind = ErrorKind::Cancelled;
+    o.errorType = QStringLiteral("cancelled");
+    o.errorMessage = QStringLiteral("cancelled before the response was complete");
+    a->resolved = o;
+    QMetaObject::invokeMethod(
+        this, [this, id] { deliver(id); }, Qt::QueuedConnection);
+}
+
+void MessagesClient::refuse(Attempt &a, ErrorKind kind, const QString &type, const QString &message)
+{
+    AttemptOutcome o;
+    o.kind = kind;
+    o.errorType = type;
+    o.errorMessage = scrub(message);
+    a.resolved = o;
+    const AttemptId id = a.id;
+    QMetaObject::invokeMethod(
+        this, [this, id] { deliver(id); }, Qt::QueuedConnection);
+}
+
+MessagesClient::Attempt *MessagesClient::find(AttemptId id)
+{
+    const auto it = m_attempts.find(id);
+    return it == m_attempts.end() ? nullptr : it->second.get();
+}
+
+void MessagesClient::onMetaData(AttemptId id)
+{
+    Attempt *a = find(id);
+    if (!a || !a->reply || !a->streamRequested)
+        return;
+    const int status = a->reply->attribute(QNetworkRequest::HttpStatusCodeAttribute).toInt();
+    const QByteArray type = a->reply->header(QNetworkRequest::ContentTypeHeader).toByteArray().toLower();
+    // A 2xx to a streamed request is an event stream, unless the server plainly answered with JSON instead.
+    a->sse = status >= 200 && status <= 299 && !type.startsWith("application/json");
+}
+
+void MessagesClient::onReadyRead(AttemptId id)
+{
+    Attempt *a = find(id);
+    if (!a || !a->reply || a->resolved)
+        return;
+    if (a->timer)
+        a->timer->start();
+    const QByteArray chunk = a->reply->readAll();
+    if (!a->sse) {
+        if (a->body.size() + chunk.size() > kMaxResponseBytes) {
+            a->overflowed = true;
+            finishAttempt(id, outcomeOf(*a));
+            return;
+        }
+        a->body += chunk;
+        return;
+    }
+    const QList<SseEvent> events = a->parser.feed(chunk);
+    for (const SseEvent &event : events) {
+        const QString delta = a->assembler.consume(event);
+        if (!delta.isEmpty()) {
+            emit textDelta(id, delta);
+            a = find(id); // a receiver may have cancelled the attempt
+            if (!a || a->resolved)
+                return;
+        }
+        const auto state = a->assembler.state();
+        if (state == StreamAssembler::State::Failed || state == StreamAssembler::State::Malformed) {
+            finishAttempt(id, outcomeOf(*a)); // no need to wait for the server to close
+            return;
+        }
+    }
+    if (a->parser.overflowed())
+        finishAttempt(id, outcomeOf(*a));
+}
+
+void MessagesClient::onTimeout(AttemptId id)
+{
+    Attempt *a = find(id);
+    if (!a || !a->reply || a->resolved)
+        return;
+    a->timedOut = true;
+    finishAttempt(id, outcomeOf(*a));
+}
+
+void MessagesClient::onReplyFinished(AttemptId id)
+{
+    onReadyRead(id); // whatever is still buffered
+    Attempt *a = find(id);
+    if (!a || !a->reply || a->resolved)
+        return;
+    finishAttempt(id, outcomeOf(*a));
+}
+
+AttemptOutcome MessagesClient::outcomeOf(Attempt &a)
+{
+    AttemptOutcome o;
+    QNetworkReply *r = a.reply;
+    const QVariant status = r->attribute(QNetworkRequest::HttpStatusCodeAttribute);
+    if (status.isValid()) {
+        o.httpStatus = status.toInt();
+        const RawHeaders headers = r->rawHeaderPairs();
+        o.requestId = QString::fromLatin1(findHeader(headers, "request-id").value_or(QByteArray()));
+        o.rateLimits = RateLimitHeaders::parse(headers);
+        o.retry = ServerRetryHint::parse(headers, m_clock.wallTime(m_clock.now()));
+    }
+    auto failWith = [&](ErrorKind kind, const QString &type, const QString &message) {
+        o.kind = kind;
+        o.errorType = type;
+        o.errorMessage = message;
+    };
+    const bool success = o.httpStatus >= 200 && o.httpStatus <= 299;
+    const bool streamDone = a.sse && a.assembler.state() != StreamAssembler::State::Open;
+
+    if (a.timedOut && !streamDone) {
+        failWith(ErrorKind::Timeout, QStringLiteral("timeout"),
+                 QStringLiteral("no data for %1 s (the request timeout)")
+                     .arg(toSeconds(m_options.requestTimeout)));
+    } else if (a.overflowed || a.parser.overflowed()) {
+        failWith(ErrorKind::Malformed, QStringLiteral("malformed_response"),
+                 QStringLiteral("the response is larger than %1 MiB").arg(kMaxResponseBytes / (1024 * 1024)));
+    } else if (!status.isValid()) {
+        failWith(ErrorKind::Network, QStringLiteral("network_error"), r->errorString());
+    } else if (success) {
+        // Network-layer errors (codes 1-99): the connection broke after the status line.
+        const bool cut =
+            r->error() != QNetworkReply::NoError && r->error() < QNetworkReply::ProxyConnectionRefusedError;
+        if (a.sse) {
+            a.parser.finish();
+            if (a.assembler.state() == StreamAssembler::State::Open && cut) {
+                failWith(ErrorKind::Network, QStringLiteral("network_error"),
+                         QStringLiteral("the connection broke mid-stream: ") + r->errorString());
+            } else {
+                a.assembler.finish();
+                switch (a.assembler.state()) {
+                case StreamAssembler::State::Open:
+                case StreamAssembler::State::Complete:
+                    o.message = a.assembler.message();
+                    o.text = a.assembler.text();
+                    o.usage = a.assembler.usage();
+                    o.stopReason = a.assembler.stopReason();
+                    break;
+                case StreamAssembler::State::Failed: {
+                    // An error event after the 200 is treated like the status its type stands for.
+                    const QString type = a.assembler.errorType();
+                    failWith(errorKindForApiErrorType(type, ErrorKind::Server), type,
+                             a.assembler.errorMessage());
+                    o.errorInStream = true;
+                    if (const int equivalent = statusForApiErrorType(type))
+                        o.httpStatus = equivalent;
+                    break;
+                }
+                case StreamAssembler::State::Malformed:
+                    failWith(ErrorKind::Malformed, QStringLiteral("malformed_response"),
+                             QStringLiteral("broken event stream: ") + a.assembler.errorMessage());
+                    break;
+                }
+            }
+        } else if (cut) {
+            failWith(ErrorKind::Network, QStringLiteral("network_error"),
+                     QStringLiteral("the connection broke before the response was complete: ") +
+                         r->errorString());
+        } else {
+            QJsonParseError err{};
+            const QJsonDocument doc = QJsonDocument::fromJson(a.body, &err);
+            const QJsonObject obj = doc.object();
+            if (err.error != QJsonParseError::NoError || !doc.isObject()) {
+                failWith(ErrorKind::Malformed, QStringLiteral("malformed_response"),
+                         QStringLiteral("the response body is not a JSON object (%1 bytes): %2")
+                             .arg(a.body.size())
+                             .arg(err.errorString()));
+            } else if (a.counting && !obj.value(QLatin1String("input_tokens")).isDouble()) {
+                failWith(ErrorKind::Malformed, QStringLiteral("malformed_response"),
+                         QStringLiteral("the count_tokens response has no input_tokens number"));
+            } else if (!a.counting && !obj.value(QLatin1String("content")).isArray()) {
+                failWith(ErrorKind::Malformed, QStringLiteral("malformed_response"),
+                         QStringLiteral("the response has no content array"));
+            } else if (a.counting) {
+                o.message = obj;
+                o.usage.inputTokens = qint64(obj.value(QLatin1String("input_tokens")).toDouble());
+            } else {
+                o.message = obj;
+                o.text = textOf(obj);
+                o.usage = Usage::fromJson(obj.value(QLatin1String("usage")).toObject());
+                o.stopReason = obj.value(QLatin1String("stop_reason")).toString();
+            }
+        }
+    } else {
+        // An HTTP error: {"type":"error","error":{"type":..., "message":...},"request_id":...}
+        o.kind = errorKindForStatus(o.httpStatus);
+        const QJsonObject obj = QJsonDocument::fromJson(a.body).object();
+        const QJsonObject error = obj.value(QLatin1String("error")).toObject();
+        o.errorType = error.value(QLatin1String("type")).toString();
+        o.errorMessage = error.value(QLatin1String("message")).toString();
+        if (o.requestId.isEmpty())
+            o.requestId = obj.value(QLatin1String("request_id")).toString();
+        if (o.errorMessage.isEmpty()) {
+            const QString reason = r->attribute(QNetworkRequest::HttpReasonPhraseAttribute).toString();
+            QString snippet = QString::fromUtf8(a.body.left(4 * kBodySnippetChars)).simplified();
+            if (snippet.size() > kBodySnippetChars)
+                snippet = snippet.left(kBodySnippetChars) + QStringLiteral("...");
+            o.errorMessage = QStringLiteral("HTTP %1 %2").arg(o.httpStatus).arg(reason).trimmed();
+            if (!snippet.isEmpty())
+                o.errorMessage += QStringLiteral(": ") + snippet;
+        }
+    }
+    return o;
+}
+
+QString MessagesClient::scrub(QString s) const
+{
+    if (!m_apiKey.isEmpty())
+        s.replace(QString::fromUtf8(m_apiKey), QStringLiteral("[redacted]"));
+    return s;
+}
+
+void MessagesClient::release(Attempt &a)
+{
+    if (a.reply) {
+        disconnect(a.reply, nullptr, this, nullptr);
+        if (a.reply->isRunning())
+            a.reply->abort();
+        a.reply->deleteLater();
+        a.reply = nullptr;
+    }
+    if (a.timer) {
+        a.timer->stop();
+        a.timer->deleteLater(); // we may be inside its timeout()
+        a.timer = nullptr;
+    }
+}
+
+void MessagesClient::finishAttempt(AttemptId id, AttemptOutcome outcome)
+{
+    Attempt *a = find(id);
+    if (!a)
+        return;
+    release(*a);
+    a->resolved = std::move(outcome);
+    deliver(id);
+}
+
+void MessagesClient::deliver(AttemptId id)
+{
+    const auto it = m_attempts.find(id);
+    if (it == m_attempts.end())
+        return;
+    const std::unique_ptr<Attempt> a = std::move(it->second);
+    m_attempts.erase(it);
+    AttemptOutcome o = a->resolved.value_or(AttemptOutcome{});
+    o.errorType = scrub(o.errorType);
+    o.errorMessage = scrub(o.errorMessage);
+    o.requestId = scrub(o.requestId);
+    if (o.ok())
+        qCDebug(lcTransport) << "attempt" << id << "ok" << o.httpStatus << o.requestId;
+    else
+        qCInfo(lcTransport).noquote() << "attempt" << id << o.summary();
+    if (a->counting)
+        emit tokensCounted(id, o);
+    else
+        emit finished(id, o);
+}
+
+} // namespace sluice
