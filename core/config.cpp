@@ -580,7 +580,7 @@ ConfigFlags ConfigFlags::read(const QCommandLineParser &parser)
         return parser.value(name);
     };
     ConfigFlags f;
-    f.configFile = parser.value(kFlagConfig);
+    f.configFile = value(kFlagConfig);
     f.printConfig = parser.isSet(kFlagPrintConfig);
     f.exampleConfig = parser.isSet(kFlagExampleConfig);
     f.baseUrl = value(kFlagBaseUrl);
@@ -727,8 +727,12 @@ QStringList Config::validate() const
 Config Config::resolve(const ConfigFlags &flags, const QProcessEnvironment &env, QStringList &errors)
 {
     Config config;
-    if (!flags.configFile.isEmpty())
-        loadFile(flags.configFile, config, errors);
+    if (flags.configFile) {
+        if (flags.configFile->isEmpty()) // e.g. `--config "$UNSET_VARIABLE"`: an error, not "no file"
+            errors << QStringLiteral("--%1: \"\" is not a file name").arg(kFlagConfig);
+        else
+            loadFile(*flags.configFile, config, errors);
+    }
     config.applyEnvironment(env, errors);
     config.applyFlags(flags, errors);
     // Cross-field rules only make sense once every layer is in. Single-value errors were already reported
@@ -745,7 +749,10 @@ QJsonObject Config::toJsonObject() const
     for (const NumberField &f : kNumberFields) {
         const QString path = QString::fromLatin1(f.path);
         const double v = f.get(*this);
-        const QJsonValue value = f.kind == NumberKind::Integer ? QJsonValue(qint64(v)) : QJsonValue(v);
+        // Whole numbers are written as such (8, not 8.0); one too large to be exact (only possible for a
+        // Config built in code, which validate() rejects) is written as a double rather than overflowing.
+        const bool whole = f.kind == NumberKind::Integer && std::abs(v) <= kMaxExactInteger;
+        const QJsonValue value = whole ? QJsonValue(qint64(v)) : QJsonValue(v);
         if (const RateField *rate = findRateField(path)) {
             insertPath(root, path + QStringLiteral(".per_minute"), value);
             insertPath(root, path + QStringLiteral(".limiter"), limiterKindName((limits.*rate->member).kind));

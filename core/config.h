@@ -51,7 +51,7 @@ namespace sluice {
 // after QCommandLineParser::parse() with read(); tests may also fill the struct directly.
 struct ConfigFlags
 {
-    QString configFile;                 // --config FILE (empty: no file, defaults apply)
+    std::optional<QString> configFile;  // --config FILE (none: no file is read)
     bool printConfig = false;           // --print-config: print the effective config as JSON and exit
     bool exampleConfig = false;         // --example-config: print the documented example config and exit
     std::optional<QString> baseUrl;     // --base-url URL

@@ -98,6 +98,7 @@ private slots:
     void badFlags_data();
     void badFlags();
     void precedenceFileEnvFlags();
+    void emptyConfigPathIsAnError();
     void resolveCollectsEveryLayer();
     void crossFieldRules_data();
     void crossFieldRules();
@@ -648,6 +649,14 @@ void TestConfig::precedenceFileEnvFlags()
     QCOMPARE(c.limits.requests.perMinute, 200.0);
     QCOMPARE(c.limits.concurrency, 4);
     QCOMPARE(c.apiKey, QStringLiteral("sk-env"));
+}
+
+void TestConfig::emptyConfigPathIsAnError()
+{
+    QStringList errors;
+    const Config c = Config::resolve(parseFlags({"--config", ""}), makeEnv({}), errors);
+    QCOMPARE(errors, QStringList{QStringLiteral("--config: \"\" is not a file name")});
+    QVERIFY(c == Config());
 }
 
 void TestConfig::resolveCollectsEveryLayer()
