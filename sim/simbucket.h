@@ -24,7 +24,7 @@
 // Threading: not thread-safe; the SimServer's thread only. Units: whatever the limit counts (requests,
 // tokens).
 
-#include "clock.h"
+#include "core/clock.h"
 
 namespace sluice::sim {
 

@@ -1,6 +1,6 @@
 #include "simserver.h"
 
-#include "clock.h"
+#include "core/clock.h"
 #include "simbucket.h"
 #include "simhttp.h"
 #include "simreply.h"
