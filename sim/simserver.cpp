@@ -89,6 +89,7 @@ const char *limitName(Limit l)
 // text.
 constexpr int kDeltasBeforeStreamFault = 2;
 constexpr int kTokensPerDelta = 3;
+constexpr Duration kResetGrace = std::chrono::milliseconds(50);
 constexpr qint64 kSecondsOfAdmissionHistory = 3600;
 
 QByteArray jsonBytes(const QJsonObject &o)
@@ -838,8 +839,13 @@ void SimServerPrivate::streamNext(Exchange *ex)
     if (ex->fault != Fault::None && ex->sentDeltas >= std::min(kDeltasBeforeStreamFault, deltas)) {
         switch (ex->fault) {
         case Fault::Reset:
-            SimHttp::reset(ex->socket);
-            break;
+            // A RST makes the peer's kernel drop data it has not yet handed to the client, so give the deltas
+            // already written a moment to be read: the client should see partial text, then the reset.
+            ex->socket->flush();
+            return at(ex, clock.now() + kResetGrace, [this, ex] {
+                SimHttp::reset(ex->socket);
+                finish(ex, false);
+            });
         case Fault::Malformed:
             SimHttp::writeChunk(ex->socket,
                                 "event: content_block_delta\ndata: {\"type\":\"content_block_delta\","
