@@ -1,0 +1,256 @@
+#include "chartpanel.h"
+
+#include <QChart>
+#include <QChartView>
+#include <QEvent>
+#include <QGridLayout>
+#include <QLineSeries>
+#include <QTimer>
+#include <QValueAxis>
+
+#include <algorithm>
+#include <cmath>
+
+namespace sluice {
+
+namespace {
+
+// A hard cap on the ring besides the time window: a caller that samples far faster than expected still cannot
+// make a redraw cost more than this many points per series.
+constexpr qsizetype kMaxSamples = 4096;
+
+double valueOf(const ChartSample &s, ChartPanel::Series which)
+{
+    using S = ChartPanel::Series;
+    switch (which) {
+    case S::Throughput:
+        return s.succeededPerSecond;
+    case S::RateLimited:
+        return s.rateLimited;
+    case S::OtherErrors:
+        return s.otherErrors;
+    case S::Retries:
+        return s.retries;
+    case S::RequestsUtilisation:
+        return s.requestsUtilisation * 100;
+    case S::InputTokensUtilisation:
+        return s.inputTokensUtilisation * 100;
+    case S::OutputTokensUtilisation:
+        return s.outputTokensUtilisation * 100;
+    case S::ConcurrencyUtilisation:
+        return s.concurrencyUtilisation * 100;
+    case S::LatencyP50:
+        return s.latencyP50Ms;
+    case S::LatencyP95:
+        return s.latencyP95Ms;
+    }
+    return 0;
+}
+
+ChartPanel::Chart chartOf(ChartPanel::Series s)
+{
+    using S = ChartPanel::Series;
+    switch (s) {
+    case S::Throughput:
+        return ChartPanel::Chart::Throughput;
+    case S::RateLimited:
+    case S::OtherErrors:
+    case S::Retries:
+        return ChartPanel::Chart::Errors;
+    case S::RequestsUtilisation:
+    case S::InputTokensUtilisation:
+    case S::OutputTokensUtilisation:
+    case S::ConcurrencyUtilisation:
+        return ChartPanel::Chart::Utilisation;
+    case S::LatencyP50:
+    case S::LatencyP95:
+        return ChartPanel::Chart::Latency;
+    }
+    return ChartPanel::Chart::Throughput;
+}
+
+// Utilisation and latency points are only meaningful when the limit is on / an attempt ended: skip the others
+// rather than draw a misleading zero.
+bool skipPoint(ChartPanel::Series s, double v)
+{
+    if (!std::isfinite(v))
+        return true;
+    switch (chartOf(s)) {
+    case ChartPanel::Chart::Utilisation:
+        return v < 0;
+    case ChartPanel::Chart::Latency:
+        return v <= 0;
+    default:
+        return false;
+    }
+}
+
+} // namespace
+
+ChartPanel::ChartPanel(QWidget *parent, double windowSeconds)
+    : QWidget(parent)
+    , m_window(windowSeconds > 0 ? windowSeconds : 300)
+    , m_timer(new QTimer(this))
+{
+    auto *grid = new QGridLayout(this);
+    grid->setContentsMargins(0, 0, 0, 0);
+    grid->setSpacing(6);
+    m_views[0] = makeChart(Chart::Throughput, tr("Throughput"), tr("succeeded / s"),
+                           {{Series::Throughput, tr("succeeded / s")}});
+    m_views[1] = makeChart(Chart::Errors, tr("429s, errors and retries"), tr("per interval"),
+                           {{Series::RateLimited, tr("429 rate limited")},
+                            {Series::OtherErrors, tr("other errors")},
+                            {Series::Retries, tr("retries")}});
+    m_views[2] = makeChart(Chart::Utilisation, tr("Limit utilisation"), tr("% of limit"),
+                           {{Series::RequestsUtilisation, tr("requests")},
+                            {Series::InputTokensUtilisation, tr("input tokens")},
+                            {Series::OutputTokensUtilisation, tr("output tokens")},
+                            {Series::ConcurrencyUtilisation, tr("concurrency")}});
+    m_views[3] = makeChart(Chart::Latency, tr("Latency"), tr("ms"),
+                           {{Series::LatencyP50, tr("p50")}, {Series::LatencyP95, tr("p95")}});
+    grid->addWidget(m_views[0], 0, 0);
+    grid->addWidget(m_views[1], 0, 1);
+    grid->addWidget(m_views[2], 1, 0);
+    grid->addWidget(m_views[3], 1, 1);
+    applyTheme();
+
+    m_timer->setInterval(250);
+    connect(m_timer, &QTimer::timeout, this, [this] { redraw(); });
+    m_timer->start();
+}
+
+ChartPanel::~ChartPanel() = default;
+
+QChartView *ChartPanel::makeChart(Chart which, const QString &title, const QString &yTitle,
+                                  std::initializer_list<std::pair<Series, QString>> series)
+{
+    auto *chart = new QChart;
+    chart->setTitle(title);
+    chart->setMargins(QMargins(4, 4, 4, 4));
+    chart->legend()->setAlignment(Qt::AlignBottom);
+    chart->legend()->setVisible(series.size() > 1);
+    chart->setAnimationOptions(QChart::NoAnimation); // animations would cost more than the data at 4 Hz
+
+    auto *x = new QValueAxis;
+    x->setRange(-m_window, 0);
+    x->setLabelFormat(QStringLiteral("%.0f"));
+    x->setTitleText(tr("seconds ago"));
+    x->setTickCount(6);
+    auto *y = new QValueAxis;
+    y->setRange(0, which == Chart::Utilisation ? 100 : 1);
+    y->setLabelFormat(which == Chart::Utilisation ? QStringLiteral("%.0f") : QStringLiteral("%.3g"));
+    y->setTitleText(yTitle);
+    chart->addAxis(x, Qt::AlignBottom);
+    chart->addAxis(y, Qt::AlignLeft);
+    m_xAxes[int(which)] = x;
+    m_yAxes[int(which)] = y;
+
+    for (const auto &[id, name] : series) {
+        auto *s = new QLineSeries;
+        s->setName(name);
+        chart->addSeries(s);
+        s->attachAxis(x);
+        s->attachAxis(y);
+        m_series[int(id)] = s;
+    }
+    auto *view = new QChartView(chart, this);
+    view->setRenderHint(QPainter::Antialiasing);
+    view->setMinimumSize(280, 180);
+    return view;
+}
+
+QChart *ChartPanel::chart(Chart c) const
+{
+    return m_views[int(c)]->chart();
+}
+
+void ChartPanel::addSample(double tSeconds, const ChartSample &sample)
+{
+    if (!m_samples.empty() && tSeconds < m_samples.back().t)
+        return;
+    m_samples.push_back({tSeconds, sample});
+    const double oldest = tSeconds - m_window;
+    while (!m_samples.empty() && (m_samples.front().t < oldest || qsizetype(m_samples.size()) > kMaxSamples))
+        m_samples.pop_front();
+    m_dirty = true;
+}
+
+void ChartPanel::clear()
+{
+    m_samples.clear();
+    m_dirty = true;
+}
+
+void ChartPanel::setRedrawInterval(int milliseconds)
+{
+    if (milliseconds <= 0) {
+        m_timer->stop();
+        return;
+    }
+    m_timer->start(milliseconds);
+}
+
+bool ChartPanel::redraw()
+{
+    if (!m_dirty)
+        return false;
+    m_dirty = false;
+    const double latest = m_samples.empty() ? 0 : m_samples.back().t;
+    double maxima[4] = {0, 0, 0, 0};
+    QList<QPointF> points;
+    points.reserve(qsizetype(m_samples.size()));
+    for (int i = 0; i < SeriesCount; ++i) {
+        const auto id = Series(i);
+        points.clear();
+        double &maximum = maxima[int(chartOf(id))];
+        for (const Entry &e : m_samples) {
+            const double v = valueOf(e.s, id);
+            if (skipPoint(id, v))
+                continue;
+            points.append(QPointF(e.t - latest, v));
+            maximum = std::max(maximum, v);
+        }
+        m_series[i]->replace(points); // one repaint per series, however many samples arrived
+    }
+    for (int c = 0; c < 4; ++c) {
+        QValueAxis *y = m_yAxes[c];
+        const bool percent = Chart(c) == Chart::Utilisation;
+        // 10 % headroom so the top of a line is not glued to the frame; utilisation always shows 0-100 %.
+        const double top = percent ? std::max(100.0, maxima[c] * 1.05) : std::max(1.0, maxima[c] * 1.1);
+        y->setRange(0, top);
+        y->applyNiceNumbers();
+        if (y->min() < 0)
+            y->setMin(0);
+    }
+    return true;
+}
+
+void ChartPanel::changeEvent(QEvent *event)
+{
+    if (event->type() == QEvent::PaletteChange)
+        applyTheme();
+    QWidget::changeEvent(event);
+}
+
+// Follows the system palette: the dark chart theme on a dark window, the light one otherwise.
+void ChartPanel::applyTheme()
+{
+    const bool dark = palette().color(QPalette::Window).lightness() < 128;
+    for (QChartView *view : m_views) {
+        if (!view)
+            continue;
+        QChart *c = view->chart();
+        const auto theme = dark ? QChart::ChartThemeDark : QChart::ChartThemeLight;
+        if (c->theme() != theme)
+            c->setTheme(theme);
+        c->setBackgroundBrush(palette().brush(QPalette::Base));
+        c->setTitleBrush(palette().brush(QPalette::WindowText));
+        c->legend()->setLabelColor(palette().color(QPalette::WindowText));
+        for (QAbstractAxis *a : c->axes()) {
+            a->setLabelsColor(palette().color(QPalette::WindowText));
+            a->setTitleBrush(palette().brush(QPalette::WindowText));
+        }
+    }
+}
+
+} // namespace sluice
