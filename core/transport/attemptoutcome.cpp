@@ -8,9 +8,14 @@ namespace sluice {
 
 namespace {
 
+// A token count from JSON: non-numbers, negatives and NaN are 0, absurdly large values are clamped
+// (converting a double beyond qint64's range would be undefined behaviour).
 qint64 count(const QJsonValue &v)
 {
-    return v.isDouble() ? qint64(v.toDouble()) : 0;
+    const double d = v.toDouble(0);
+    if (!(d > 0))
+        return 0;
+    return d >= 9.0e18 ? qint64(9'000'000'000'000'000'000) : qint64(d);
 }
 
 } // namespace

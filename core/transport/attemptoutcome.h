@@ -39,7 +39,7 @@ struct Usage
     qint64 cacheReadInputTokens = 0;     // usage.cache_read_input_tokens
     bool operator==(const Usage &) const = default;
 
-    // Reads a Messages `usage` object; missing or non-numeric fields are 0.
+    // Reads a Messages `usage` object; missing, non-numeric or negative fields are 0 (never negative).
     static Usage fromJson(const QJsonObject &usage);
     // Overwrites only the fields present in `usage` (message_delta carries a partial, cumulative usage).
     void merge(const QJsonObject &usage);

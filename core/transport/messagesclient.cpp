@@ -19,7 +19,7 @@
 #endif
 
 #include <algorithm>
-#include <climits>
+#include <limits>
 
 #ifndef SLUICE_VERSION
 #define SLUICE_VERSION "dev"
@@ -205,7 +205,7 @@ AttemptId MessagesClient::start(const QJsonObject &body, bool counting)
     if (timeoutMs > 0) {
         a.timer = new QTimer(this);
         a.timer->setSingleShot(true);
-        a.timer->setInterval(int(std::min<qint64>(timeoutMs, INT_MAX)));
+        a.timer->setInterval(int(std::min<qint64>(timeoutMs, std::numeric_limits<int>::max())));
         connect(a.timer, &QTimer::timeout, this, [this, id] { onTimeout(id); });
         a.timer->start();
     }
@@ -395,7 +395,7 @@ AttemptOutcome MessagesClient::outcomeOf(Attempt &a)
                          QStringLiteral("the response has no content array"));
             } else if (a.counting) {
                 o.message = obj;
-                o.usage.inputTokens = qint64(obj.value(QLatin1String("input_tokens")).toDouble());
+                o.usage = Usage::fromJson(obj); // {"input_tokens": N} reads like a usage object
             } else {
                 o.message = obj;
                 o.text = textOf(obj);

@@ -193,9 +193,9 @@ QString StreamAssembler::consume(const SseEvent &event)
         m_started = true;
         m_message = message;
         m_usage = message.value(QLatin1String("usage")).toObject();
-        const QJsonArray content = message.value(QLatin1String("content")).toArray();
-        for (int i = 0; i < content.size() && i < kMaxBlocks; ++i)
-            m_blocks.insert(i, content.at(i).toObject());
+        // Its content is always [] : blocks arrive through content_block_start, so every character of text is
+        // reported as a delta exactly once.
+        m_message.remove(QLatin1String("content"));
         return {};
     }
     if (!m_started) {
@@ -275,8 +275,11 @@ QString StreamAssembler::applyDelta(const QJsonObject &data)
         block.insert(field, block.value(field).toString() + piece);
         return piece;
     };
-    if (kind == QLatin1String("text_delta"))
-        return appendString(kText, kText);
+    if (kind == QLatin1String("text_delta")) {
+        const QString piece = appendString(kText, kText);
+        // Only text blocks make up the message's text; a text_delta elsewhere is kept but not reported.
+        return block.value(kType).toString() == kText ? piece : QString();
+    }
     if (kind == QLatin1String("input_json_delta"))
         m_partialJson[*index] += delta.value(QLatin1String("partial_json")).toString();
     else if (kind == QLatin1String("thinking_delta"))
