@@ -153,7 +153,6 @@ AttemptId MessagesClient::start(const QJsonObject &body, bool counting)
     m_attempts.emplace(id, std::move(owned));
 
     if (const QString problem = endpointProblem(m_baseUrl); !problem.isEmpty()) {
-        qCWarning(lcTransport) << "attempt" << id << "refused:" << problem;
         refuse(a, ErrorKind::BadRequest, QStringLiteral("insecure_endpoint"), problem);
         return id;
     }
@@ -181,8 +180,9 @@ AttemptId MessagesClient::start(const QJsonObject &body, bool counting)
         request.setSslConfiguration(tls);
     }
 #endif
-    qCDebug(lcTransport) << "attempt" << id << "POST" << url.toDisplayString(QUrl::RemoveUserInfo)
-                         << (a.streamRequested ? "(stream)" : "") << payload.size() << "bytes";
+    qCDebug(lcTransport).noquote() << "attempt" << id << "POST"
+                                   << scrub(url.toDisplayString(QUrl::RemoveUserInfo))
+                                   << (a.streamRequested ? "(stream)" : "") << payload.size() << "bytes";
 
     QNetworkReply *reply = m_nam->post(request, payload);
     a.reply = reply;
@@ -428,7 +428,7 @@ AttemptOutcome MessagesClient::outcomeOf(Attempt &a)
 QString MessagesClient::scrub(QString s) const
 {
     if (!m_apiKey.isEmpty())
-        s.replace(QString::fromUtf8(m_apiKey), QStringLiteral("[redacted]"));
+        s.replace(QString::fromUtf8(m_apiKey), QStringLiteral("[redacted]"), Qt::CaseInsensitive);
     return s;
 }
 
