@@ -236,6 +236,7 @@ quint32 RequestQueue::allocSlot()
         m_freeSlots.pop_back();
         return slot;
     }
+    Q_ASSERT(m_slots.size() < kNoSlot); // 4 billion waiting requests: the slot numbers would run out
     m_slots.emplace_back();
     return quint32(m_slots.size() - 1);
 }
