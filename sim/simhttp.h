@@ -12,10 +12,9 @@
 // after it disconnects: callers hold it in a QPointer.
 //
 // Worked example: a 429 is written as
-//   HTTP/1.1 429 Too Many Requests\r\n content-type: application/json\r\n content-length: 212\r\n
-//   retry-after: 1\r\n
-//   ...\r\n\r\n {"type":"error",...}
-// and the same socket then serves the client's retry.
+//   HTTP/1.1 429 Too Many Requests | content-type: application/json | request-id: req_... | retry-after: 1 |
+//   anthropic-ratelimit-... | content-length: 402 | connection: keep-alive | (blank line) | {"error":...}
+// (each | a CRLF), and the same socket then serves the client's retry.
 //
 // Threading: the thread that owns the server; sockets are used from that thread only.
 

@@ -7,9 +7,9 @@
 // non-streamed text for the same request. The natural length of a reply (when SimOptions::outputTokens is 0)
 // is 16 to 48 tokens, also derived from the digest, so the same prompt always gets the same answer.
 //
-// Worked example: pieces(seed 1, digest d, 4) might be {"Sluice", " keeps", " the", " river"}: text "Sluice
-// keeps the river", output_tokens 4; streamed in deltas of up to 3 tokens that is "Sluice keeps the" then "
-// river".
+// Worked example: pieces(seed, digest, 4) is four words such as {"Water", " keeps", " the", " river."}: the
+// text is "Water keeps the river.", output_tokens 4, and a stream sends it in deltas of up to 3 tokens,
+// "Water keeps the" then " river.".
 //
 // Threading: pure functions; any thread.
 

@@ -204,6 +204,7 @@ struct DoubleField
 {
     const char *name;
     double SimOptions::*member;
+    bool probability = false;
 };
 constexpr DoubleField kDoubleFields[] = {
     {"requestsPerMinute", &SimOptions::requestsPerMinute},
@@ -214,12 +215,12 @@ constexpr DoubleField kDoubleFields[] = {
     {"latencyMeanMs", &SimOptions::latencyMeanMs},
     {"latencyJitterMs", &SimOptions::latencyJitterMs},
     {"msPerOutputToken", &SimOptions::msPerOutputToken},
-    {"p500", &SimOptions::p500},
-    {"p529", &SimOptions::p529},
-    {"pReset", &SimOptions::pReset},
-    {"pStall", &SimOptions::pStall},
-    {"pMalformed", &SimOptions::pMalformed},
-    {"pStreamError", &SimOptions::pStreamError},
+    {"p500", &SimOptions::p500, true},
+    {"p529", &SimOptions::p529, true},
+    {"pReset", &SimOptions::pReset, true},
+    {"pStall", &SimOptions::pStall, true},
+    {"pMalformed", &SimOptions::pMalformed, true},
+    {"pStreamError", &SimOptions::pStreamError, true},
 };
 
 struct IntField
@@ -241,11 +242,17 @@ QString SimOptions::validate() const
         const double v = this->*f.member;
         if (!std::isfinite(v) || v < 0)
             return QStringLiteral("%1 must be a number >= 0 (got %2)").arg(QLatin1String(f.name)).arg(v);
-        if (f.name[0] == 'p' && f.name[1] != 'e' && v > 1)
+        if (f.probability && v > 1)
             return QStringLiteral("%1 is a probability and must be in [0, 1] (got %2)")
                 .arg(QLatin1String(f.name))
                 .arg(v);
     }
+    const double faults = p500 + p529 + pReset + pStall + pMalformed + pStreamError;
+    if (faults > 1 + 1e-9)
+        return QStringLiteral(
+                   "the fault probabilities (p500 + p529 + pReset + pStall + pMalformed + pStreamError) "
+                   "add up to %1, more than 1")
+            .arg(faults);
     if (enforcementWindowSeconds <= 0)
         return QStringLiteral("enforcementWindowSeconds must be > 0 (got %1)").arg(enforcementWindowSeconds);
     for (const IntField &f : kIntFields) {
@@ -489,7 +496,7 @@ HttpHeaders SimServerPrivate::rateLimitHeaders(TimePoint now, const QList<Limit>
     }
     if (tightest) {
         const SimBucket &b = *tightest->first;
-        const Limit which = &b == &*inputTokens ? Limit::InputTokens : Limit::OutputTokens;
+        const Limit which = inputTokens && &b == &*inputTokens ? Limit::InputTokens : Limit::OutputTokens;
         add("tokens", b, remainingOf(b, which, true));
     }
     return h;

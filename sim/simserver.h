@@ -19,10 +19,10 @@
 // anthropic-ratelimit-requests-remaining: 0; request C at t = 1.0 s is admitted.
 //
 // Faults. For each request to /v1/messages one uniform draw picks at most one fault, with probabilities p500,
-// p529, pReset, pStall, pMalformed, pStreamError taken in that order (their sum should not exceed 1). The
-// draws come from a generator seeded with (seed, n) for the n-th request received, so the same sequence of
+// p529, pReset, pStall, pMalformed, pStreamError taken in that order (their sum must not exceed 1). The
+// draws come from a generator seeded with (seed, n) for the n-th admitted request, so the same sequence of
 // requests meets the same faults in every run, whatever the timing. pStreamError applies to streaming
-// requests only.
+// requests only. Limits come first (a 429 meets no fault); count_tokens meets none.
 //
 // Routes. POST /v1/messages, POST /v1/messages/count_tokens (the API's shapes), GET /stats (counters as
 // JSON), GET /control (the options as JSON), POST /control (a JSON object of option fields to change; others
@@ -75,8 +75,9 @@ struct SimOptions
     // exactly this many. Either way capped by max_tokens (stop_reason "max_tokens" then).
     int outputTokens = 0;
     int maxTokensLimit = 64000; // max_tokens above this is a 400, as for the real models
-    bool roundTokenRemaining =
-        true; // token -remaining headers rounded to the nearest thousand, as the API does
+    // Token -remaining headers rounded to the nearest thousand, as the API does. With small limits that often
+    // reads 0 (or 1000): tests that assert exact levels turn it off.
+    bool roundTokenRemaining = true;
     qint64 maxRequestBytes = 32LL << 20; // larger bodies get 413 request_too_large (the Messages API's 32 MB)
 
     // Empty if every field is in range; otherwise a message naming the first bad field and its value.
@@ -112,15 +113,15 @@ public:
     SimOptions options() const;
 
     // Counters since start or the last resetStats() (GET /stats returns the same object):
-    //   received              requests to /v1/messages and /v1/messages/count_tokens
-    //   admitted              requests that passed every limit (count_tokens included)
-    //   succeeded             complete 200 responses (a stream counts when message_stop was sent)
-    //   rate_limited          {total, requests, input_tokens, output_tokens, concurrency,
-    //   count_tokens_requests} faults                {api_error_500, overloaded_529, reset, stall, malformed,
-    //   stream_error} errors                {invalid_request_400, authentication_401, not_found_404,
-    //   method_405, too_large_413} in_flight             admitted requests whose response has not ended
-    //   input_tokens_admitted, output_tokens_produced
-    //   admissions_per_second [n0, n1, ...]: admissions in each whole second since start/reset (last 3600 s)
+    //   received: requests to /v1/messages and /v1/messages/count_tokens
+    //   admitted: requests that passed every limit (count_tokens included)
+    //   succeeded: complete 200 responses (a stream counts once message_stop was sent)
+    //   rate_limited: {total, requests, input_tokens, output_tokens, concurrency, count_tokens_requests}
+    //   faults: {api_error_500, overloaded_529, reset, stall, malformed, stream_error}
+    //   errors: {invalid_request_400, authentication_401, not_found_404, method_405, too_large_413}
+    //   in_flight: admitted requests whose response has not ended
+    //   input_tokens_admitted, output_tokens_produced: token totals
+    //   admissions_per_second: [n0, n1, ...] /v1/messages admissions per whole second (the last 3600 s)
     //   max_admissions_per_second, uptime_seconds
     QJsonObject stats() const;
     void resetStats();
