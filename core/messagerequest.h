@@ -65,6 +65,7 @@ struct MessageRequest
     int attempts = 0;       // attempts sent, the 429ed ones included
     int retries = 0;        // attempts that failed and were retried (429s included)
     int rateLimitWaits = 0; // consecutive 429s (they do not spend an attempt of the backoff policy)
+    int freeAttempts = 0;   // attempts that ended in a 429 and so do not count against max_attempts
     Duration previousBackoff{0}; // for decorrelated jitter
 
     TimePoint submittedAt{};
