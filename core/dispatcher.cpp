@@ -62,11 +62,16 @@ private:
 QString limitLabel(LimitId id)
 {
     switch (id) {
-    case LimitId::Requests: return QStringLiteral("requests");
-    case LimitId::InputTokens: return QStringLiteral("input tokens");
-    case LimitId::OutputTokens: return QStringLiteral("output tokens");
-    case LimitId::Concurrency: return QStringLiteral("concurrency");
-    case LimitId::DailyQuota: return QStringLiteral("daily quota");
+    case LimitId::Requests:
+        return QStringLiteral("requests");
+    case LimitId::InputTokens:
+        return QStringLiteral("input tokens");
+    case LimitId::OutputTokens:
+        return QStringLiteral("output tokens");
+    case LimitId::Concurrency:
+        return QStringLiteral("concurrency");
+    case LimitId::DailyQuota:
+        return QStringLiteral("daily quota");
     }
     return {};
 }
@@ -84,14 +89,16 @@ double amountOf(const Cost &c, LimitId id)
     return id == LimitId::Requests ? c.requests : id == LimitId::InputTokens ? c.inputTokens : c.outputTokens;
 }
 
-// Checks what the dispatcher needs from a Messages body; the API validates the rest (and its 400 is recorded).
+// Checks what the dispatcher needs from a Messages body; the API validates the rest (and its 400 is
+// recorded).
 QString validateParams(const QJsonObject &p)
 {
     const QJsonValue model = p.value(QLatin1String("model"));
     if (!model.isString() || model.toString().trimmed().isEmpty())
         return QStringLiteral("params.model must be a non-empty string");
     const QJsonValue maxTokens = p.value(QLatin1String("max_tokens"));
-    if (!maxTokens.isDouble() || maxTokens.toDouble() < 1 || maxTokens.toDouble() != std::floor(maxTokens.toDouble()))
+    if (!maxTokens.isDouble() || maxTokens.toDouble() < 1 ||
+        maxTokens.toDouble() != std::floor(maxTokens.toDouble()))
         return QStringLiteral("params.max_tokens must be a whole number >= 1");
     const QJsonValue messages = p.value(QLatin1String("messages"));
     if (!messages.isArray() || messages.toArray().isEmpty())
@@ -110,8 +117,7 @@ struct Dispatcher::Impl
         , retry(o.retry)
         , budget(o.retry.budget)
         , breaker(o.breaker)
-    {
-    }
+    {}
 
     struct Attempt
     {
@@ -129,7 +135,7 @@ struct Dispatcher::Impl
     CircuitBreaker breaker;
     QTimer timer;
 
-    std::unordered_map<AttemptId, Attempt> attempts;   // in flight
+    std::unordered_map<AttemptId, Attempt> attempts;    // in flight
     std::unordered_map<RequestId, AttemptId> attemptOf; // request -> its attempt in flight
     std::unordered_map<RequestId, RequestQueue::Ticket> tickets;
     std::unordered_map<RequestId, double> budgetPaid; // what the request's retries took from the budget
@@ -171,7 +177,8 @@ Dispatcher::Dispatcher(Transport &transport, const Clock &clock, DispatchOptions
 
 Dispatcher::~Dispatcher()
 {
-    // Attempts still on the wire are aborted: their replies would arrive at a dispatcher that no longer exists.
+    // Attempts still on the wire are aborted: their replies would arrive at a dispatcher that no longer
+    // exists.
     for (const auto &[attemptId, attempt] : d->attempts)
         m_transport.cancel(attemptId);
     disconnect(&m_transport, nullptr, this, nullptr);
@@ -185,7 +192,10 @@ const MessageRequest *Dispatcher::request(RequestId id) const
     return &m_requests[size_t(id - 1)];
 }
 
-MessageRequest &Dispatcher::req(RequestId id) { return m_requests[size_t(id - 1)]; }
+MessageRequest &Dispatcher::req(RequestId id)
+{
+    return m_requests[size_t(id - 1)];
+}
 
 bool Dispatcher::isIdle() const
 {
@@ -310,7 +320,8 @@ bool Dispatcher::retryNow(RequestId id)
     }
     const auto ticket = d->tickets.find(id);
     d->queue.push(id, m.priority,
-                  ticket != d->tickets.end() ? std::optional<RequestQueue::Ticket>(ticket->second) : std::nullopt);
+                  ticket != d->tickets.end() ? std::optional<RequestQueue::Ticket>(ticket->second)
+                                             : std::nullopt);
     m.nextAttemptAt.reset();
     m.queuedSince = now;
     setState(m, RequestState::Queued);
@@ -340,7 +351,9 @@ void Dispatcher::drain()
 {
     d->draining = true;
     d->paused = false;
-    Q_EMIT logMessage(QStringLiteral("info"), tr("Draining: no new requests; finishing %1.").arg(d->queue.size() + d->attempts.size()));
+    Q_EMIT logMessage(
+        QStringLiteral("info"),
+        tr("Draining: no new requests; finishing %1.").arg(d->queue.size() + d->attempts.size()));
     if (isIdle())
         Q_EMIT drained();
     schedulePump();
@@ -376,7 +389,8 @@ void Dispatcher::setOptions(const DispatchOptions &options)
     d->retry.setOptions(options.retry);
     d->budget.setOptions(options.retry.budget);
     d->breaker.setOptions(options.breaker);
-    // A server limit adopted because it was lower than the configured one stays adopted only while it still is.
+    // A server limit adopted because it was lower than the configured one stays adopted only while it still
+    // is.
     for (LimitId id : kRateLimits) {
         const size_t i = size_t(id);
         const double configured = rateOf(m_options.limits, id).perMinute;
@@ -411,7 +425,8 @@ void Dispatcher::applyLimits()
 bool Dispatcher::anyRateLimitKnown() const
 {
     for (LimitId id : kRateLimits)
-        if (rateOf(const_cast<LimitOptions &>(m_options.limits), id).perMinute > 0 || d->adopted[size_t(id)] > 0)
+        if (rateOf(const_cast<LimitOptions &>(m_options.limits), id).perMinute > 0 ||
+            d->adopted[size_t(id)] > 0)
             return true;
     return false;
 }
@@ -435,35 +450,43 @@ void Dispatcher::observeServerLimits(const RateLimitHeaders &h, TimePoint now)
                 changed = true;
                 Q_EMIT limitChanged(limitLabel(id), server, configured, true);
                 Q_EMIT logMessage(QStringLiteral("info"),
-                                  tr("Learned the %1 limit from the server: %2 per minute.").arg(limitLabel(id)).arg(server));
+                                  tr("Learned the %1 limit from the server: %2 per minute.")
+                                      .arg(limitLabel(id))
+                                      .arg(server));
             }
         } else if (server < configured) {
             if (d->adopted[i] != server) {
                 d->adopted[i] = server;
                 changed = true;
                 Q_EMIT limitChanged(limitLabel(id), server, configured, true);
-                Q_EMIT logMessage(QStringLiteral("warning"),
-                                  tr("The server's %1 limit (%2/min) is below the configured %3/min: using the server's.")
-                                      .arg(limitLabel(id)).arg(server).arg(configured));
+                Q_EMIT logMessage(
+                    QStringLiteral("warning"),
+                    tr("The server's %1 limit (%2/min) is below the configured %3/min: using the server's.")
+                        .arg(limitLabel(id))
+                        .arg(server)
+                        .arg(configured));
             }
         } else if (server > configured && d->reportedHigher[i] != server) {
             d->reportedHigher[i] = server;
             Q_EMIT limitChanged(limitLabel(id), server, configured, false);
             Q_EMIT logMessage(QStringLiteral("info"),
                               tr("The server allows %1 %2/min, more than the configured %3/min (kept).")
-                                  .arg(server).arg(limitLabel(id)).arg(configured));
+                                  .arg(server)
+                                  .arg(limitLabel(id))
+                                  .arg(configured));
         }
     }
     if (changed) {
         const bool firstLearning = !d->learnedAny;
         applyLimits();
-        // A limit learned now starts full in the LimitSet, but the server has already counted what went out in
-        // the last burst window: take that into debt so the first steps after learning do not overshoot.
+        // A limit learned now starts full in the LimitSet, but the server has already counted what went out
+        // in the last burst window: take that into debt so the first steps after learning do not overshoot.
         if (firstLearning) {
             const int window = std::max(1, int(std::ceil(m_options.limits.burstSeconds)));
             for (LimitId id : kRateLimits)
                 if (const double recent = d->used[size_t(id)].sum(now, window); recent > 0)
-                    d->limits.lowerLevel(id, std::max(0.0, (d->limits.snapshot(now).rate(id).capacity - recent)), now);
+                    d->limits.lowerLevel(
+                        id, std::max(0.0, (d->limits.snapshot(now).rate(id).capacity - recent)), now);
         }
     }
     for (LimitId id : kRateLimits) {
@@ -496,17 +519,15 @@ void Dispatcher::pump()
 
     // Attempts past their deadline end as timeouts, paused or not.
     std::vector<AttemptId> late;
-    for (const auto &[attemptId, a] : d->attempts) {
+    for (const auto &[attemptId, a] : d->attempts)
         if (a.deadline <= now)
             late.push_back(attemptId);
-        else
-            wakeAt(a.deadline);
-    }
     for (AttemptId attemptId : late) {
         AttemptOutcome timeout;
         timeout.kind = ErrorKind::Timeout;
         timeout.errorType = QStringLiteral("timeout");
-        timeout.errorMessage = tr("no answer within %1 s (request_timeout)").arg(toSeconds(m_options.requestTimeout));
+        timeout.errorMessage =
+            tr("no answer within %1 s (request_timeout)").arg(toSeconds(m_options.requestTimeout));
         m_transport.cancel(attemptId);
         handleOutcome(attemptId, timeout, now);
     }
@@ -531,10 +552,13 @@ void Dispatcher::pump()
     if (d->cooldownUntil)
         wakeAt(d->cooldownUntil);
     wakeAt(d->breaker.nextChange(now));
+    for (const auto &[attemptId, a] : d->attempts)
+        wakeAt(a.deadline);
 
     m_nextWakeup = wake;
     if (wake) {
-        const auto ms = std::chrono::ceil<std::chrono::milliseconds>(std::max(Duration::zero(), *wake - now)).count();
+        const auto ms =
+            std::chrono::ceil<std::chrono::milliseconds>(std::max(Duration::zero(), *wake - now)).count();
         d->pumpScheduled = true;
         d->timer.start(int(std::min<qint64>(ms, std::numeric_limits<int>::max())));
     } else if (!d->pumpScheduled) {
@@ -564,12 +588,13 @@ std::optional<TimePoint> Dispatcher::admitReady(TimePoint now)
             m.queueWait += now - m.queuedSince;
             const LimitId which = a.binding.value_or(LimitId::Requests);
             m.error = ErrorKind::TooLarge;
-            m.errorMessage = tr("request \"%1\" needs %2 %3 at once, more than the %3 limit allows in a minute (%4); "
-                                "lower max_tokens or raise the limit")
-                                 .arg(m.customId)
-                                 .arg(amountOf(cost, which))
-                                 .arg(limitLabel(which))
-                                 .arg(d->limits.snapshot(now).rate(which).perMinute);
+            m.errorMessage =
+                tr("request \"%1\" needs %2 %3 at once, more than the %3 limit allows in a minute (%4); "
+                   "lower max_tokens or raise the limit")
+                    .arg(m.customId)
+                    .arg(amountOf(cost, which))
+                    .arg(limitLabel(which))
+                    .arg(d->limits.snapshot(now).rate(which).perMinute);
             Q_EMIT logMessage(QStringLiteral("error"), m.errorMessage);
             finish(m, RequestState::Failed, now);
             continue;
@@ -591,7 +616,8 @@ std::optional<TimePoint> Dispatcher::admitReady(TimePoint now)
     }
 }
 
-bool Dispatcher::backfill(const RequestQueue::Entry &head, const Cost &headCost, Duration headWait, TimePoint now)
+bool Dispatcher::backfill(const RequestQueue::Entry &head, const Cost &headCost, Duration headWait,
+                          TimePoint now)
 {
     std::optional<RequestQueue::Entry> chosen;
     qsizetype looked = 0;
@@ -676,8 +702,8 @@ void Dispatcher::onAttemptFinished(AttemptId attemptId, const AttemptOutcome &ou
     schedulePump();
 }
 
-// Frees what the attempt held. `settleTo`: the cost the server charged (refund or debt against the reservation);
-// empty: it is not known, and the reservation stands.
+// Frees what the attempt held. `settleTo`: the cost the server charged (refund or debt against the
+// reservation); empty: it is not known, and the reservation stands.
 void Dispatcher::endAttempt(AttemptId attemptId, TimePoint now, std::optional<Cost> settleTo)
 {
     const auto it = d->attempts.find(attemptId);
@@ -723,7 +749,8 @@ void Dispatcher::handleOutcome(AttemptId attemptId, const AttemptOutcome &outcom
         return;
     }
 
-    const bool rateLimited = RetryPolicy::isRateLimit(FailureInfo{outcome.kind, outcome.httpStatus, outcome.retry.shouldRetry});
+    const bool rateLimited =
+        RetryPolicy::isRateLimit(FailureInfo{outcome.kind, outcome.httpStatus, outcome.retry.shouldRetry});
     if (rateLimited) {
         // The server did not count it: give everything back, and hold every dispatch for its retry-after.
         endAttempt(attemptId, now, std::nullopt);
@@ -735,7 +762,8 @@ void Dispatcher::handleOutcome(AttemptId attemptId, const AttemptOutcome &outcom
         observeServerLimits(outcome.rateLimits, now);
         startCooldown(outcome, now);
     } else {
-        // The server admitted it (or we cannot know): requests and input tokens stay spent; nothing was produced.
+        // The server admitted it (or we cannot know): requests and input tokens stay spent; nothing was
+        // produced.
         endAttempt(attemptId, now, Cost{1.0, reserved.inputTokens, 0.0});
         if (outcome.httpStatus > 0)
             observeServerLimits(outcome.rateLimits, now);
@@ -776,7 +804,8 @@ void Dispatcher::handleOutcome(AttemptId attemptId, const AttemptOutcome &outcom
     if (rateLimited) {
         due = d->cooldownUntil.value_or(now);
     } else {
-        const Duration delay = d->backoff.delay(countedAttempts(m), outcome.retry.retryAfter, m.previousBackoff);
+        const Duration delay =
+            d->backoff.delay(countedAttempts(m), outcome.retry.retryAfter, m.previousBackoff);
         m.previousBackoff = delay;
         due = now + delay;
     }
@@ -810,8 +839,8 @@ void Dispatcher::startCooldown(const AttemptOutcome &outcome, TimePoint now)
     else if (h.tokens.remaining && *h.tokens.remaining == 0)
         cause = QStringLiteral("tokens");
     // No retry-after: the first backoff step, so a silent server still gets a pause.
-    const Duration length =
-        std::min(outcome.retry.retryAfter.value_or(d->backoff.baseDelay(1)), m_options.backoff.maxServerDelay);
+    const Duration length = std::min(outcome.retry.retryAfter.value_or(d->backoff.baseDelay(1)),
+                                     m_options.backoff.maxServerDelay);
     const TimePoint until = now + length;
     if (!d->cooldownUntil || until > *d->cooldownUntil) {
         d->cooldownUntil = until;
@@ -911,8 +940,9 @@ DispatcherStats Dispatcher::stats() const
     s.retryBudgetCapacity = m_options.retry.budget.capacity;
     s.circuit = d->breaker.state(now);
     if (s.circuit != CircuitState::Closed)
-        s.circuitReason = d->breaker.openReason() == CircuitOpenReason::AuthFailure ? QStringLiteral("authentication")
-                                                                                     : QStringLiteral("server errors");
+        s.circuitReason = d->breaker.openReason() == CircuitOpenReason::AuthFailure
+                              ? QStringLiteral("authentication")
+                              : QStringLiteral("server errors");
     if (d->cooldownUntil && *d->cooldownUntil > now) {
         s.cooldownRemaining = *d->cooldownUntil - now;
         s.cooldownCause = d->cooldownCause;

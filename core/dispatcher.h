@@ -1,26 +1,28 @@
 #pragma once
-// Dispatcher: takes queued requests through every limit to the API and back, retrying what should be retried and
-// never letting one 429 become a storm.
+// Dispatcher: takes queued requests through every limit to the API and back, retrying what should be retried
+// and never letting one 429 become a storm.
 //
-// Design note. Nothing polls and nothing sleeps. pump(now) admits, in strict priority order, every request that all
-// limits admit now (LimitSet: requests, input tokens, output tokens, concurrency, daily quota; all or nothing),
-// then arms ONE single-shot precise timer for the earliest moment anything can change: the head's wait, a retry
-// coming due, the end of a 429 cooldown, the circuit breaker's cool-off, an attempt's deadline. Replies, user
-// actions and option changes call pump too. A request behind the head may go first (backfill) only when it fits
-// now and its reservation refills before the head could start anyway, so the head is never delayed by it.
+// Design note. Nothing polls and nothing sleeps. pump(now) admits, in strict priority order, every request
+// that all limits admit now (LimitSet: requests, input tokens, output tokens, concurrency, daily quota; all
+// or nothing), then arms ONE single-shot precise timer for the earliest moment anything can change: the
+// head's wait, a retry coming due, the end of a 429 cooldown, the circuit breaker's cool-off, an attempt's
+// deadline. Replies, user actions and option changes call pump too. A request behind the head may go first
+// (backfill) only when it fits now and its reservation refills before the head could start anyway, so the
+// head is never delayed by it.
 //
-// Accounting: at dispatch the request reserves 1 request, its estimated input tokens and max_tokens output tokens;
-// on a 200 they settle to usage (refund or debt); on a 429 the server counted nothing: everything is refunded and
-// a global cooldown holds every dispatch until the server's retry-after has passed. A 429 does not spend an attempt
-// (it is pacing); other retryable failures spend one attempt, one retry-budget withdrawal and wait their backoff in
-// the delay queue without holding a concurrency slot. The server's anthropic-ratelimit-* headers lower local levels;
-// a server limit below the configured one replaces it (limitChanged), one above is reported, not adopted; with no
-// limit configured at all, the first responses teach them.
+// Accounting: at dispatch the request reserves 1 request, its estimated input tokens and max_tokens output
+// tokens; on a 200 they settle to usage (refund or debt); on a 429 the server counted nothing: everything is
+// refunded and a global cooldown holds every dispatch until the server's retry-after has passed. A 429 does
+// not spend an attempt (it is pacing); other retryable failures spend one attempt, one retry-budget
+// withdrawal and wait their backoff in the delay queue without holding a concurrency slot. The server's
+// anthropic-ratelimit-* headers lower local levels; a server limit below the configured one replaces it
+// (limitChanged), one above is reported, not adopted; with no limit configured at all, the first responses
+// teach them.
 //
-// Worked example (ManualClock, 60 RPM, burst 1 s, replies after 100 ms): submit 3 at t=0 -> #1 out at 0.000 s, #2
-// at 1.000 s, #3 at 2.000 s; the timer is armed for exactly those moments. If #2 gets a 429 with retry-after 3 s at
-// 1.100 s: its request is refunded, cooldown until 4.100 s, #2 goes back to the queue ahead of #3 (older), #2 out at
-// 4.100 s, #3 at 5.100 s.
+// Worked example (ManualClock, 60 RPM, burst 1 s, replies after 100 ms): submit 3 at t=0 -> #1 out at 0.000
+// s, #2 at 1.000 s, #3 at 2.000 s; the timer is armed for exactly those moments. If #2 gets a 429 with
+// retry-after 3 s at 1.100 s: its request is refunded, cooldown until 4.100 s, #2 goes back to the queue
+// ahead of #3 (older), #2 out at 4.100 s, #3 at 5.100 s.
 //
 // Threading: a QObject of the main thread; every method there only. stats() is O(1) in queued requests.
 
@@ -52,8 +54,8 @@ struct DispatchOptions
     CircuitBreakerOptions breaker;
     QueueOptions queue;
     Duration requestTimeout = 600s; // per attempt; the attempt is cancelled and retried as a timeout
-    // How far ahead of the server's window Sluice keeps, as a fraction of each rate: pacing at exactly the limit
-    // would let loopback jitter of a few microseconds turn into 429s.
+    // How far ahead of the server's window Sluice keeps, as a fraction of each rate: pacing at exactly the
+    // limit would let loopback jitter of a few microseconds turn into 429s.
     double safetyMargin = 0.005;
     // Learn limits from response headers when none is configured.
     bool learnLimits = true;
@@ -63,13 +65,13 @@ struct DispatchOptions
 struct LimitGauge
 {
     bool enabled = false;
-    double perMinute = 0;       // in force (configured or learned)
-    double configured = 0;      // what the user set (0 = none)
-    double serverLimit = 0;     // last -limit header (0 = none seen)
-    double level = 0;           // units available now (negative = debt)
+    double perMinute = 0;   // in force (configured or learned)
+    double configured = 0;  // what the user set (0 = none)
+    double serverLimit = 0; // last -limit header (0 = none seen)
+    double level = 0;       // units available now (negative = debt)
     double capacity = 0;
-    double usedLastMinute = 0;  // units consumed in the last 60 s
-    double utilisation = 0;     // usedLastMinute / perMinute, 0..1+ (0 when off)
+    double usedLastMinute = 0; // units consumed in the last 60 s
+    double utilisation = 0;    // usedLastMinute / perMinute, 0..1+ (0 when off)
 };
 
 struct DispatcherStats
@@ -94,29 +96,30 @@ class Dispatcher : public QObject
     Q_OBJECT
 public:
     // `transport` and `clock` must outlive the dispatcher.
-    Dispatcher(Transport &transport, const Clock &clock, DispatchOptions options = {}, QObject *parent = nullptr);
+    Dispatcher(Transport &transport, const Clock &clock, DispatchOptions options = {},
+               QObject *parent = nullptr);
     ~Dispatcher() override;
 
     struct SubmitResult
     {
-        RequestId id = 0;  // 0 when refused
-        QString error;     // why it was refused (invalid body, queue full), naming the request
+        RequestId id = 0; // 0 when refused
+        QString error;    // why it was refused (invalid body, queue full), naming the request
         bool ok() const { return id != 0; }
     };
-    // Validates and queues one Messages request body. A refused request gets no id (and is not kept): the caller
-    // records the error (headless mode writes an `errored` result). `customId` defaults to "req-<id>".
+    // Validates and queues one Messages request body. A refused request gets no id (and is not kept): the
+    // caller records the error (headless mode writes an `errored` result). `customId` defaults to "req-<id>".
     SubmitResult submit(const QJsonObject &params, int priority = 0, const QString &customId = {});
-    // Records a request that was refused before submit (a malformed batch line) as Failed, so it has an id, a row
-    // and a result like every other.
+    // Records a request that was refused before submit (a malformed batch line) as Failed, so it has an id, a
+    // row and a result like every other.
     RequestId recordRejected(const QString &customId, const QString &error);
 
-    bool cancel(RequestId id);                    // Queued, RetryWaiting or InFlight (the attempt is aborted)
+    bool cancel(RequestId id); // Queued, RetryWaiting or InFlight (the attempt is aborted)
     bool reprioritise(RequestId id, int priority); // Queued or RetryWaiting
-    bool retryNow(RequestId id);                  // RetryWaiting: due now; Failed: queued again with fresh attempts
-    void pause();                                 // nothing new goes out; in-flight attempts finish
+    bool retryNow(RequestId id); // RetryWaiting: due now; Failed: queued again with fresh attempts
+    void pause();                // nothing new goes out; in-flight attempts finish
     void resume();
-    void drain();                                 // refuse new submits; finish everything; then drained()
-    void resetCircuit();                          // the user acted (e.g. fixed the key)
+    void drain();        // refuse new submits; finish everything; then drained()
+    void resetCircuit(); // the user acted (e.g. fixed the key)
     // Fails every Queued and RetryWaiting request with `reason` (headless mode, when the key is refused).
     void failAllPending(const QString &reason);
 
@@ -129,8 +132,8 @@ public:
     DispatcherStats stats() const;
     bool isIdle() const; // nothing queued, waiting or in flight
 
-    // Admits what can go now and arms the timer. Public so tests can drive it with a ManualClock: with a manual
-    // clock the timer still arms, but tests call pump() themselves after advancing the clock.
+    // Admits what can go now and arms the timer. Public so tests can drive it with a ManualClock: with a
+    // manual clock the timer still arms, but tests call pump() themselves after advancing the clock.
     void pump();
     // When the next pump is due (empty: nothing is waiting on time).
     std::optional<TimePoint> nextWakeup() const { return m_nextWakeup; }

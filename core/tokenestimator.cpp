@@ -7,7 +7,10 @@ namespace sluice::TokenEstimator {
 
 namespace {
 
-qint64 ceilQuarter(qint64 n) { return (n + 3) / 4; }
+qint64 ceilQuarter(qint64 n)
+{
+    return (n + 3) / 4;
+}
 
 qint64 compactJsonTokens(const QJsonValue &v)
 {
