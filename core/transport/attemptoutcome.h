@@ -9,12 +9,11 @@
 // as much as a 429 does.
 //
 // Worked example (a 429):
-//   kind = RateLimited, httpStatus = 429, errorType = "rate_limit_error",
-//   errorMessage = "Number of request tokens has exceeded your per-minute rate limit", requestId =
-//   "req_011...", retry.retryAfter = 3 s, retry.shouldRetry = true, rateLimits.inputTokens.remaining = 0  ->
-//   input tokens tripped.
-// A streamed request that got a 200 and then an `error` event of type overloaded_error reads exactly like a
-// 529:
+//   kind = RateLimited, httpStatus = 429, errorType = "rate_limit_error", requestId = "req_011...",
+//   errorMessage = "This request would exceed the rate limit for your organization of 30,000 input ...",
+//   retry.retryAfter = 3 s, retry.shouldRetry = true,
+//   rateLimits.inputTokens.remaining = 0          -> it was the input-token limit that tripped.
+// A streamed request that got a 200 and then an `error` event of type overloaded_error reads like a 529:
 //   kind = Overloaded, httpStatus = 529, errorInStream = true, errorType = "overloaded_error".
 //
 // Threading: a plain value; copy it freely between threads.

@@ -345,9 +345,13 @@ AttemptOutcome MessagesClient::outcomeOf(Attempt &a)
             r->error() != QNetworkReply::NoError && r->error() < QNetworkReply::ProxyConnectionRefusedError;
         if (a.sse) {
             a.parser.finish();
-            if (a.assembler.state() == StreamAssembler::State::Open && cut) {
+            if (a.assembler.state() == StreamAssembler::State::Open) {
+                // Cut off before message_stop. Qt 6.4 does not always report a reset chunked body as an
+                // error, so a stream that merely stops counts as a broken connection too (retryable).
                 failWith(ErrorKind::Network, QStringLiteral("network_error"),
-                         QStringLiteral("the connection broke mid-stream: ") + r->errorString());
+                         cut ? QStringLiteral("the connection broke mid-stream: ") + r->errorString()
+                             : QStringLiteral(
+                                   "the stream ended before message_stop (the connection closed early)"));
             } else {
                 a.assembler.finish();
                 switch (a.assembler.state()) {

@@ -5,35 +5,37 @@
 // and Qt's per-host connection pool applies. Each attempt keeps its own small state (buffer, SSE parser,
 // assembler, inactivity timer) keyed by its AttemptId; whatever way the attempt ends, one function turns that
 // state and the reply into an AttemptOutcome and emits it exactly once.
-//   - Timeout: an inactivity timer of TransportOptions::requestTimeout, restarted whenever bytes move, so a
-//   long
-//     stream that keeps talking lives on while a stalled one ends as ErrorKind::Timeout. (A non-streamed
-//     request sends nothing until it is done, so there the limit is the whole attempt.) Our own timer rather
-//     than QNetworkRequest::setTransferTimeout because Qt 6.4 reports that as an ordinary "operation
-//     cancelled", which could not be told apart from cancel().
-//   - Safety: the key goes out only over https, or plain http to a loopback address (endpointProblem();
-//   otherwise
-//     the attempt is refused before anything is sent). TLS errors are never ignored (no ignoreSslErrors
-//     anywhere: the handshake fails and the attempt ends as Network), redirects are not followed (they could
-//     carry the x-api-key header elsewhere), and every string that leaves this class is scrubbed of the key
-//     in case a server or proxy echoes it back. Log lines use the "sluice.transport" category and never
-//     include the key or bodies.
-//   - Classification: no HTTP response -> Network (or Timeout); a non-2xx status -> errorKindForStatus() with
-//   the
-//     API's error type and message from the body; a 200 whose JSON does not parse, or a stream that ends
-//     without message_stop -> Malformed; a stream cut by the network -> Network; an `error` event after a 200
-//     -> the kind (and equivalent status) of its type, with the 200's headers. Every response's headers
-//     (request-id, retry hint, rate limits) are kept, whatever the outcome.
-//   - Bodies over 32 MB are refused locally as TooLarge (the API's own limit), without sending.
+//
+// Timeout: an inactivity timer of TransportOptions::requestTimeout, restarted whenever bytes move, so a long
+// stream that keeps talking lives on while a stalled one ends as ErrorKind::Timeout. (A non-streamed request
+// receives nothing until it is done, so there the limit is the whole attempt.) Our own timer, not
+// QNetworkRequest::setTransferTimeout, because Qt 6.4 reports that as an ordinary "operation cancelled",
+// which could not be told apart from cancel().
+//
+// Safety: the key goes out only over https, or plain http to a loopback address (endpointProblem(); otherwise
+// the attempt is refused before anything is sent). TLS errors are never ignored (there is no ignoreSslErrors
+// anywhere: the handshake fails and the attempt ends as Network). Redirects are not followed, as they could
+// carry the x-api-key header elsewhere. Every string that leaves this class is scrubbed of the key, in case a
+// server or proxy echoes it back. Log lines use the "sluice.transport" category and never include the key or
+// a body.
+//
+// Classification: no HTTP response -> Network (or Timeout); a non-2xx status -> errorKindForStatus(), with
+// the API's error type and message from the body; a 200 whose JSON does not parse, or a stream whose events
+// break the protocol -> Malformed; a stream that stops before message_stop -> Network (Qt 6.4 does not
+// reliably tell a reset mid-body from a clean close, and either way the answer was cut off); an `error` event
+// after a 200 -> the kind (and equivalent status) of its type, with the 200's headers. The headers of every
+// response (request-id, retry hint, rate limits) are kept, whatever the outcome. Bodies over 32 MB are
+// refused locally as TooLarge (the API's own limit), without sending.
 //
 // Worked example:
 //   SteadyClock clock;
-//   MessagesClient client(QUrl("https://api.anthropic.com"), key, TransportOptions{.requestTimeout = 30s},
-//   clock); connect(&client, &Transport::finished, ...);
-//   client.send({{"model","claude-sonnet-4-5"},{"max_tokens",256},{"messages",...}});   // -> AttemptId 1
-//   client.countTokens({{"model",...},{"messages",...}});   // -> AttemptId 2, tokensCounted(2,
-//   usage.inputTokens=14) MessagesClient::endpointProblem(QUrl("http://example.com"))  // -> "refusing to
-//   send the API key over plain ..."
+//   TransportOptions options;
+//   options.requestTimeout = 30s;
+//   MessagesClient client(QUrl("https://api.anthropic.com"), key, options, clock);
+//   client.send(body);          // -> AttemptId 1; later finished(1, outcome), outcome.usage = {12, 85, 0, 0}
+//   client.countTokens(body);   // -> AttemptId 2; later tokensCounted(2, outcome), usage.inputTokens = 12
+//   MessagesClient::endpointProblem(QUrl("http://example.com"))
+//                               // -> "refusing to send the API key over plain http to example.com: ..."
 //
 // Threading: lives in one thread (the main thread in the app) and is used from that thread only.
 

@@ -25,8 +25,8 @@
 //   retry-after-ms: 1250.5                          -> retry.retryAfter = 1.2505 s  (wins over retry-after)
 //   x-should-retry: true                            -> retry.shouldRetry = true
 //   anthropic-ratelimit-requests-limit: 50          -> requests.limit = 50
-//   anthropic-ratelimit-requests-remaining: 0       -> requests.remaining = 0  (this is the limit that
-//   tripped) anthropic-ratelimit-requests-reset: 2026-01-01T00:00:01.2Z  -> requests.reset = 00:00:01.200 UTC
+//   anthropic-ratelimit-requests-remaining: 0       -> requests.remaining = 0  (the limit that tripped)
+//   anthropic-ratelimit-requests-reset: 2026-01-01T00:00:01.2Z   -> requests.reset = 00:00:01.200 UTC
 //   anthropic-ratelimit-tokens-remaining: lots      -> tokens.remaining empty (garbage)
 //
 // Threading: plain values and pure functions; use from any thread.

@@ -9,13 +9,11 @@
 // the start of the next chunk is then recognised as the second half of that CRLF and skipped, so nothing
 // waits on bytes that may never come. Lines are decoded as UTF-8 only once complete, which is why a character
 // split across chunks survives.
-//   - line ends: LF, CR or CRLF;  a line starting with ':' is a comment;  "field: value" drops one leading
-//   space;
-//   - a line with no colon is a field with an empty value;  "data" lines join with '\n';  a blank line
-//   dispatches;
-//   - an event with no data is not dispatched;  the event name defaults to "message";  "id" persists across
-//   events;
-//   - a leading UTF-8 BOM is dropped;  an event left unfinished at end of stream is discarded (finish()).
+//   - line ends are LF, CR or CRLF; a line starting with ':' is a comment;
+//   - "field: value" drops one leading space; a line with no colon is a field with an empty value;
+//   - "data" lines join with '\n'; a blank line dispatches; an event with no data is not dispatched;
+//   - the event name defaults to "message"; "id" persists across events;
+//   - a leading UTF-8 BOM is dropped; an event left unfinished at end of stream is discarded (finish()).
 // A byte budget (default 16 MiB for one line or one event) bounds memory against a hostile server: past it
 // the parser stops and reports overflowed().
 //
@@ -26,13 +24,14 @@
 // type and message. A stream that ends without message_stop, or whose events contradict the protocol (a delta
 // for a block that never started, JSON that does not parse), is Malformed.
 //
-// Worked example: the bytes
-//   "event: message_start\r\ndata:
-//   {\"type\":\"message_start\",\"message\":{...\"usage\":{\"input_tokens\":12,"
-//   "\"output_tokens\":1}}}\r\n\r\n" ... "event: content_block_delta\ndata:
-//   {...\"delta\":{\"type\":\"text_delta\","
-//   "\"text\":\"Hel\"}}\n\n" ... "{...\"text\":\"lo\"}}\n\n" ... message_delta with usage.output_tokens = 6,
-//   message_stop
+// Worked example: the events (SSE framing left out)
+//   message_start        {"message":{..., "content":[], "usage":{"input_tokens":12,"output_tokens":1}}}
+//   content_block_start  {"index":0,"content_block":{"type":"text","text":""}}
+//   content_block_delta  {"index":0,"delta":{"type":"text_delta","text":"Hel"}}
+//   content_block_delta  {"index":0,"delta":{"type":"text_delta","text":"lo"}}
+//   content_block_stop   {"index":0}
+//   message_delta        {"delta":{"stop_reason":"end_turn"},"usage":{"output_tokens":6}}
+//   message_stop         {}
 // give consume() results "", "", "Hel", "lo", "", "", "" and then state() = Complete, text() = "Hello",
 // usage() = {inputTokens 12, outputTokens 6}, message()["content"] = [{"type":"text","text":"Hello"}].
 //

@@ -1,6 +1,5 @@
 #pragma once
-// Transport: the one interface through which the dispatcher sends attempts, so that its tests can script a
-// fake.
+// Transport: the one interface through which the dispatcher sends attempts (its tests script a fake one).
 //
 // Design note. The dispatcher decides when a request goes out; a Transport only carries one attempt there and
 // back. Each send() starts one HTTP attempt and returns its id at once; the attempt ends with exactly one
@@ -13,11 +12,10 @@
 // the event loop, so the caller always holds the id before it can hear about it, and never re-enters itself.
 //
 // Worked example:
-//   const AttemptId id = transport->send(body);   // id = 1; returns immediately
-//   ... textDelta(1, "Hel"), textDelta(1, "lo")   // only when body["stream"] is true
-//   ... finished(1, outcome)                       // outcome.ok(), outcome.text == "Hello", outcome.usage,
-//   ... transport->cancel(2);                          // later, for another attempt: finished(2, {kind =
-//   Cancelled})
+//   const AttemptId id = transport->send(body);  // id = 1; returns immediately
+//   ... textDelta(1, "Hel"), textDelta(1, "lo")  // only when body["stream"] is true
+//   ... finished(1, outcome)                     // outcome.ok(), outcome.text == "Hello", outcome.usage
+//   transport->cancel(2);                        // for another attempt: later finished(2, kind Cancelled)
 //
 // Threading: a QObject of the thread it lives in (the main thread in the app); call it there only.
 
