@@ -108,6 +108,18 @@ QString validateParams(const QJsonObject &p)
 
 } // namespace
 
+DispatchOptions DispatchOptions::fromConfig(const Config &config)
+{
+    DispatchOptions o;
+    o.limits = config.limits;
+    o.backoff = config.backoff;
+    o.retry = config.retry;
+    o.breaker = config.circuitBreaker;
+    o.queue = config.queue;
+    o.requestTimeout = config.transport.requestTimeout;
+    return o;
+}
+
 struct Dispatcher::Impl
 {
     Impl(const DispatchOptions &o, const Clock &clock)

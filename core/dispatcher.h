@@ -29,6 +29,7 @@
 #include "backoff.h"
 #include "circuitbreaker.h"
 #include "clock.h"
+#include "config.h"
 #include "limitset.h"
 #include "messagerequest.h"
 #include "options.h"
@@ -59,6 +60,9 @@ struct DispatchOptions
     double safetyMargin = 0.005;
     // Learn limits from response headers when none is configured.
     bool learnLimits = true;
+
+    // The dispatcher's share of a loaded configuration (limits, backoff, retry, breaker, queue, timeout).
+    static DispatchOptions fromConfig(const Config &config);
 };
 
 // One rate limit as the UI shows it.
