@@ -30,6 +30,7 @@ class Transport : public QObject
 {
     Q_OBJECT
 public:
+    using AttemptId = sluice::AttemptId; // so that Transport::AttemptId works as well
     using QObject::QObject;
     ~Transport() override = default;
 
