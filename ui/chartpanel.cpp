@@ -95,23 +95,22 @@ ChartPanel::ChartPanel(QWidget *parent, double windowSeconds)
     auto *grid = new QGridLayout(this);
     grid->setContentsMargins(0, 0, 0, 0);
     grid->setSpacing(6);
-    m_views[0] = makeChart(Chart::Throughput, tr("Throughput"), tr("succeeded / s"),
+    m_views[0] = makeChart(Chart::Throughput, tr("Throughput (succeeded / s)"),
                            {{Series::Throughput, tr("succeeded / s")}});
-    m_views[1] = makeChart(Chart::Errors, tr("429s, errors and retries"), tr("per interval"),
+    m_views[1] = makeChart(Chart::Errors, tr("429s, other errors, retries (per interval)"),
                            {{Series::RateLimited, tr("429 rate limited")},
                             {Series::OtherErrors, tr("other errors")},
                             {Series::Retries, tr("retries")}});
-    m_views[2] = makeChart(Chart::Utilisation, tr("Limit utilisation"), tr("% of limit"),
+    m_views[2] = makeChart(Chart::Utilisation, tr("Limit utilisation (%)"),
                            {{Series::RequestsUtilisation, tr("requests")},
                             {Series::InputTokensUtilisation, tr("input tokens")},
                             {Series::OutputTokensUtilisation, tr("output tokens")},
                             {Series::ConcurrencyUtilisation, tr("concurrency")}});
-    m_views[3] = makeChart(Chart::Latency, tr("Latency"), tr("ms"),
+    m_views[3] = makeChart(Chart::Latency, tr("Latency p50 / p95 (ms)"),
                            {{Series::LatencyP50, tr("p50")}, {Series::LatencyP95, tr("p95")}});
-    grid->addWidget(m_views[0], 0, 0);
-    grid->addWidget(m_views[1], 0, 1);
-    grid->addWidget(m_views[2], 1, 0);
-    grid->addWidget(m_views[3], 1, 1);
+    // One row: the panel lives in a wide, short dock under the queue.
+    for (int i = 0; i < 4; ++i)
+        grid->addWidget(m_views[i], 0, i);
     applyTheme();
 
     m_timer->setInterval(250);
@@ -121,25 +120,25 @@ ChartPanel::ChartPanel(QWidget *parent, double windowSeconds)
 
 ChartPanel::~ChartPanel() = default;
 
-QChartView *ChartPanel::makeChart(Chart which, const QString &title, const QString &yTitle,
+QChartView *ChartPanel::makeChart(Chart which, const QString &title,
                                   std::initializer_list<std::pair<Series, QString>> series)
 {
     auto *chart = new QChart;
     chart->setTitle(title);
-    chart->setMargins(QMargins(4, 4, 4, 4));
+    chart->setMargins(QMargins(2, 2, 2, 2));
     chart->legend()->setAlignment(Qt::AlignBottom);
     chart->legend()->setVisible(series.size() > 1);
     chart->setAnimationOptions(QChart::NoAnimation); // animations would cost more than the data at 4 Hz
 
     auto *x = new QValueAxis;
     x->setRange(-m_window, 0);
-    x->setLabelFormat(QStringLiteral("%.0f"));
-    x->setTitleText(tr("seconds ago"));
+    // "seconds ago": the unit is in every label, so no axis title takes height from the plot.
+    x->setLabelFormat(QStringLiteral("%.0f s"));
     x->setTickCount(6);
     auto *y = new QValueAxis;
     y->setRange(0, which == Chart::Utilisation ? 100 : 1);
     y->setLabelFormat(which == Chart::Utilisation ? QStringLiteral("%.0f") : QStringLiteral("%.3g"));
-    y->setTitleText(yTitle);
+    // No axis titles: the unit is in the chart's title; a rotated title would eat plot width.
     chart->addAxis(x, Qt::AlignBottom);
     chart->addAxis(y, Qt::AlignLeft);
     m_xAxes[int(which)] = x;
@@ -155,7 +154,8 @@ QChartView *ChartPanel::makeChart(Chart which, const QString &title, const QStri
     }
     auto *view = new QChartView(chart, this);
     view->setRenderHint(QPainter::Antialiasing);
-    view->setMinimumSize(280, 180);
+    view->setMinimumSize(240, 170);
+    view->setToolTip(tr("Last %1 seconds; x is seconds ago").arg(m_window));
     return view;
 }
 

@@ -102,7 +102,7 @@ private:
         double t;
         ChartSample s;
     };
-    QChartView *makeChart(Chart which, const QString &title, const QString &yTitle,
+    QChartView *makeChart(Chart which, const QString &title,
                           std::initializer_list<std::pair<Series, QString>> series);
     void applyTheme();
 

@@ -66,6 +66,8 @@ public Q_SLOTS:
     bool submitMany();
     // Emits importRequested(path) for a file chosen elsewhere (tests, drag and drop, command line).
     void importFile(const QString &path);
+    // Asks for a JSONL file with a file dialog, then importFile() (the Import button; File > Import).
+    void chooseImportFile();
 
 Q_SIGNALS:
     void submitRequested(const QJsonObject &body, int priority, int count);
@@ -73,7 +75,6 @@ Q_SIGNALS:
 
 private:
     bool submitCount(int count);
-    void chooseImportFile();
 
     QComboBox *m_model;
     FieldError *m_modelError;

@@ -35,7 +35,6 @@ QDoubleSpinBox *rateSpin(QWidget *parent, const QString &suffix, int decimals)
     s->setSpecialValueText(QObject::tr("off"));
     s->setGroupSeparatorShown(true);
     s->setAccelerated(true);
-    s->setMinimumWidth(150);
     return s;
 }
 
@@ -80,7 +79,6 @@ LimitsPanel::LimitsPanel(QWidget *parent)
     g->setHorizontalSpacing(10);
     g->addWidget(header(tr("Limit"), limitsBox), 0, 1);
     g->addWidget(header(tr("Limiter"), limitsBox), 0, 2);
-    g->addWidget(header(tr("Server says"), limitsBox), 0, 3);
     const QString names[3] = {tr("&Requests:"), tr("&Input tokens:"), tr("&Output tokens:")};
     const QString suffixes[3] = {tr(" req/min"), tr(" tok/min"), tr(" tok/min")};
     const QString tips[3] = {
@@ -95,7 +93,9 @@ LimitsPanel::LimitsPanel(QWidget *parent)
         r.perMinute = rateSpin(limitsBox, suffixes[i], i == 0 ? 1 : 0);
         r.perMinute->setToolTip(tips[i]);
         r.kind = kindCombo(limitsBox);
-        r.server = new QLabel(tr("—"), limitsBox);
+        r.server = new QLabel(limitsBox);
+        r.server->setForegroundRole(QPalette::PlaceholderText);
+        r.server->hide(); // until the server has said something
         r.server->setToolTip(tr("The last anthropic-ratelimit-*-limit header. A server limit below the "
                                 "configured one replaces it."));
         r.error = new FieldError(limitsBox);
@@ -104,9 +104,9 @@ LimitsPanel::LimitsPanel(QWidget *parent)
         g->addWidget(label, row, 0);
         g->addWidget(r.perMinute, row, 1);
         g->addWidget(r.kind, row, 2);
-        g->addWidget(r.server, row, 3);
-        g->addWidget(r.error, row + 1, 1, 1, 3);
-        row += 2;
+        g->addWidget(r.server, row + 1, 1, 1, 2);
+        g->addWidget(r.error, row + 2, 1, 1, 2);
+        row += 3;
     }
     m_concurrency = new QSpinBox(limitsBox);
     m_concurrency->setRange(0, 100000);
@@ -118,7 +118,7 @@ LimitsPanel::LimitsPanel(QWidget *parent)
     concurrencyLabel->setBuddy(m_concurrency);
     g->addWidget(concurrencyLabel, row, 0);
     g->addWidget(m_concurrency, row, 1);
-    g->addWidget(m_concurrencyError, row + 1, 1, 1, 3);
+    g->addWidget(m_concurrencyError, row + 1, 1, 1, 2);
     row += 2;
 
     m_dailyQuota = new QDoubleSpinBox(limitsBox);
@@ -143,8 +143,8 @@ LimitsPanel::LimitsPanel(QWidget *parent)
     dailyLabel->setBuddy(m_dailyQuota);
     g->addWidget(dailyLabel, row, 0);
     g->addWidget(m_dailyQuota, row, 1);
-    g->addWidget(m_timeZone, row, 2, 1, 2);
-    g->addWidget(m_dailyError, row + 1, 1, 1, 3);
+    g->addWidget(m_timeZone, row, 2);
+    g->addWidget(m_dailyError, row + 1, 1, 1, 2);
     row += 2;
 
     m_burst = new QDoubleSpinBox(limitsBox);
@@ -161,8 +161,8 @@ LimitsPanel::LimitsPanel(QWidget *parent)
     burstLabel->setBuddy(m_burst);
     g->addWidget(burstLabel, row, 0);
     g->addWidget(m_burst, row, 1);
-    g->addWidget(m_burstError, row + 1, 1, 1, 3);
-    g->setColumnStretch(3, 1);
+    g->addWidget(m_burstError, row + 1, 1, 1, 2);
+    g->setColumnStretch(1, 1);
     outer->addWidget(limitsBox);
 
     // --- Backoff
@@ -497,12 +497,14 @@ void LimitsPanel::setServerLimit(const QString &limit, double serverLimit, bool 
     if (i < 0)
         return;
     QLabel *l = m_rates[i].server;
+    l->setVisible(serverLimit > 0);
     if (serverLimit <= 0) {
-        l->setText(tr("—"));
+        l->clear();
         return;
     }
     const QString value = tr("%1/min").arg(formatQuantity(serverLimit));
-    l->setText(adopted ? tr("%1 (in force)").arg(value) : tr("%1 (configured kept)").arg(value));
+    l->setText(adopted ? tr("Server: %1 (in force)").arg(value)
+                       : tr("Server: %1 (configured kept)").arg(value));
 }
 
 QString LimitsPanel::serverLimitText(const QString &limit) const

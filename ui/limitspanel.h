@@ -8,7 +8,7 @@
 // can never disagree about what is valid), shows each problem beside its field, and only when there is none
 // saves the values to QSettings (group "limits") and emits applied(); the main window hands them to the
 // running dispatcher at once. "Reset to defaults" fills in default-constructed structs and applies them.
-// Beside each per-minute limit a column shows what the server's anthropic-ratelimit-*-limit header said, and
+// Under each per-minute limit a line shows what the server's anthropic-ratelimit-*-limit header said, and
 // whether the dispatcher adopted it (a server limit lower than the configured one replaces it).
 //
 // Worked example: the user types 50 in "Requests" and 2,000 ms / 1,000 ms as backoff initial / maximum, then

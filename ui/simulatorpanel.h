@@ -16,7 +16,7 @@
 //
 // Threading: main thread only (a widget).
 
-#include "../sim/simserver.h"
+#include "simserver.h"
 
 #include <QWidget>
 

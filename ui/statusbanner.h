@@ -15,19 +15,13 @@
 //
 // Threading: main thread only (a widget).
 
+#include "circuitbreaker.h"
+
 #include <QFrame>
 
 class QLabel;
 
 namespace sluice {
-
-// Mirrors the circuit breaker's states (core's CircuitBreaker::State) so the banner compiles on its own.
-enum class CircuitState
-{
-    Closed,
-    Open,
-    HalfOpen
-};
 
 class StatusBanner : public QFrame
 {

@@ -198,14 +198,14 @@ void TestLimitsPanel::unshownFieldsSurvive()
 void TestLimitsPanel::serverLimitColumn()
 {
     LimitsPanel panel;
-    QCOMPARE(panel.serverLimitText(QStringLiteral("requests")), QStringLiteral("—"));
+    QCOMPARE(panel.serverLimitText(QStringLiteral("requests")), QString());
     panel.setServerLimit(QStringLiteral("requests"), 50, true);
-    QCOMPARE(panel.serverLimitText(QStringLiteral("requests")), QStringLiteral("50/min (in force)"));
+    QCOMPARE(panel.serverLimitText(QStringLiteral("requests")), QStringLiteral("Server: 50/min (in force)"));
     panel.setServerLimit(QStringLiteral("input tokens"), 2e6, false);
     QCOMPARE(panel.serverLimitText(QStringLiteral("input_tokens")),
-             QStringLiteral("2M/min (configured kept)"));
+             QStringLiteral("Server: 2M/min (configured kept)"));
     panel.setServerLimit(QStringLiteral("requests"), 0, false);
-    QCOMPARE(panel.serverLimitText(QStringLiteral("requests")), QStringLiteral("—"));
+    QCOMPARE(panel.serverLimitText(QStringLiteral("requests")), QString());
 }
 
 void TestLimitsPanel::applyButtonClick()
