@@ -13,7 +13,7 @@
 #include "batchrunner.h"
 #include "config.h"
 #include "dispatcher.h"
-#include "mainwindow.h"
+#include "gui.h"
 #include "transport/messagesclient.h"
 #ifdef SLUICE_HAVE_SIM
 #include "simserver.h"
@@ -206,23 +206,6 @@ bool installSignalHandlers()
     return ::sigaction(SIGINT, &action, nullptr) == 0 && ::sigaction(SIGTERM, &action, nullptr) == 0;
 }
 
-#ifdef SLUICE_HAVE_SIM
-// Demo mode's simulator: limits a tier-1 key might have, a realistic latency, no faults (the demo should run
-// the same way every time). Nothing is configured locally, so the dispatcher learns these from the headers.
-sluice::sim::SimOptions demoSimOptions()
-{
-    sluice::sim::SimOptions o;
-    o.requestsPerMinute = 300;
-    o.inputTokensPerMinute = 100000;
-    o.outputTokensPerMinute = 30000;
-    o.enforcementWindowSeconds = 1;
-    o.latencyMeanMs = 300;
-    o.latencyJitterMs = 100;
-    o.msPerOutputToken = 2;
-    return o;
-}
-#endif
-
 int terminalColumns()
 {
     winsize w{};
@@ -338,7 +321,7 @@ int runHeadless(int &argc, char **argv, const Invocation &run)
 #ifdef SLUICE_HAVE_SIM
     std::unique_ptr<sluice::sim::SimServer> sim;
     if (run.demo) {
-        sim = std::make_unique<sluice::sim::SimServer>(demoSimOptions());
+        sim = std::make_unique<sluice::sim::SimServer>(sluice::sim::SimOptions::demo());
         if (!sim->listen())
             return fail({QStringLiteral("demo mode: the built-in simulator could not listen on 127.0.0.1")});
         baseUrl = sim->baseUrl();
@@ -423,18 +406,6 @@ int runHeadless(int &argc, char **argv, const Invocation &run)
     return code;
 }
 
-// ---- The desktop console
-// -----------------------------------------------------------------------------------
-
-int runGui(int &argc, char **argv, const sluice::Config &config)
-{
-    Q_UNUSED(config); // the console reads its settings itself for now
-    QApplication app(argc, argv);
-    sluice::MainWindow window;
-    window.show();
-    return app.exec();
-}
-
 } // namespace
 
 int main(int argc, char **argv)
@@ -468,5 +439,5 @@ int main(int argc, char **argv)
     case Invocation::Action::RunGui:
         break;
     }
-    return runGui(argc, argv, run.config);
+    return sluice::runGui(argc, argv, run.config);
 }

@@ -236,6 +236,19 @@ constexpr IntField kIntFields[] = {
 
 } // namespace
 
+SimOptions SimOptions::demo()
+{
+    SimOptions o;
+    o.requestsPerMinute = 300;
+    o.inputTokensPerMinute = 100000;
+    o.outputTokensPerMinute = 30000;
+    o.enforcementWindowSeconds = 1;
+    o.latencyMeanMs = 300;
+    o.latencyJitterMs = 100;
+    o.msPerOutputToken = 2;
+    return o;
+}
+
 QString SimOptions::validate() const
 {
     for (const DoubleField &f : kDoubleFields) {

@@ -89,6 +89,10 @@ struct SimOptions
     // *error.
     static bool fromJson(const QJsonObject &json, const SimOptions &base, SimOptions *out, QString *error);
 
+    // Demo mode's simulator (sluice with no key and no base URL, GUI or headless): limits a tier-1 key might
+    // have, a realistic latency, no faults, so the demo runs the same way every time.
+    static SimOptions demo();
+
     bool operator==(const SimOptions &) const = default;
 };
 

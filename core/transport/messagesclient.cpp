@@ -429,10 +429,20 @@ AttemptOutcome MessagesClient::outcomeOf(Attempt &a)
     return o;
 }
 
+void MessagesClient::setEndpoint(const QUrl &baseUrl, const QString &apiKey)
+{
+    if (!m_apiKey.isEmpty() && m_apiKey != apiKey.toUtf8())
+        m_oldKeys.append(m_apiKey);
+    m_baseUrl = baseUrl;
+    m_apiKey = apiKey.toUtf8();
+}
+
 QString MessagesClient::scrub(QString s) const
 {
     if (!m_apiKey.isEmpty())
         s.replace(QString::fromUtf8(m_apiKey), QStringLiteral("[redacted]"), Qt::CaseInsensitive);
+    for (const QByteArray &old : m_oldKeys)
+        s.replace(QString::fromUtf8(old), QStringLiteral("[redacted]"), Qt::CaseInsensitive);
     return s;
 }
 

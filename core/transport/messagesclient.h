@@ -84,6 +84,9 @@ public:
     void setOptions(const TransportOptions &options) { m_options = options; }
     TransportOptions options() const { return m_options; }
     QUrl baseUrl() const { return m_baseUrl; }
+    // A new endpoint and key (the settings dialog) for attempts started afterwards; attempts in flight finish
+    // where they started. The old key stays scrubbed from messages of those late attempts.
+    void setEndpoint(const QUrl &baseUrl, const QString &apiKey);
     // Attempts started and not yet finished (including refusals and cancellations not yet delivered).
     int inFlight() const { return int(m_attempts.size()); }
 
@@ -115,6 +118,7 @@ private:
     QNetworkAccessManager *m_nam;
     QUrl m_baseUrl;
     QByteArray m_apiKey;
+    QList<QByteArray> m_oldKeys; // keys replaced by setEndpoint(), still scrubbed from messages
     TransportOptions m_options;
     const Clock &m_clock;
     AttemptId m_nextId = 1;
