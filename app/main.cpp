@@ -61,11 +61,13 @@ struct Invocation
     // Headless mode only.
     QString input, output; // file names; "-" = standard input / output
     bool demo = false;     // no key and no base URL anywhere: run against the built-in simulator
+    bool verbose = false;  // print the dispatcher's log (cooldowns, learned limits, retries) on stderr
 };
 
 const QString kOptHeadless = QStringLiteral("headless");
 const QString kOptInput = QStringLiteral("input");
 const QString kOptOutput = QStringLiteral("output");
+const QString kOptVerbose = QStringLiteral("verbose");
 
 void describe(QCommandLineParser &parser)
 {
@@ -84,6 +86,8 @@ void describe(QCommandLineParser &parser)
          QStringLiteral("FILE")},
         {kOptOutput, QStringLiteral("Headless: where the result lines go ('-' = standard output)."),
          QStringLiteral("FILE")},
+        {kOptVerbose, QStringLiteral("Headless: also print the dispatcher's log (cooldowns, learned limits, "
+                                     "retries) on stderr.")},
     });
 }
 
@@ -115,6 +119,7 @@ Invocation parseCommandLine(QCommandLineParser &parser, const QStringList &argum
     const bool headless = parser.isSet(kOptHeadless);
     run.input = parser.value(kOptInput);
     run.output = parser.value(kOptOutput);
+    run.verbose = parser.isSet(kOptVerbose);
     if (headless) {
         if (!parser.isSet(kOptInput) || run.input.isEmpty())
             run.errors << QStringLiteral("--headless needs --input FILE (the Message Batches JSONL to run)");
@@ -138,7 +143,7 @@ Invocation parseCommandLine(QCommandLineParser &parser, const QStringList &argum
                 run.errors << QStringLiteral("base URL %1: %2").arg(run.config.baseUrl.toString(), problem);
         }
     } else {
-        for (const QString &name : {kOptInput, kOptOutput})
+        for (const QString &name : {kOptInput, kOptOutput, kOptVerbose})
             if (parser.isSet(name))
                 run.errors << QStringLiteral("--%1 is for headless mode: add --headless").arg(name);
     }
@@ -348,6 +353,16 @@ int runHeadless(int &argc, char **argv, const Invocation &run)
     qInstallMessageHandler(routeMessage);
     QObject::connect(&runner, &sluice::BatchRunner::authFailed, &app,
                      [&progress](const QString &message) { progress.note(message); });
+    if (run.verbose) {
+        QElapsedTimer sinceStart;
+        sinceStart.start();
+        QObject::connect(&dispatcher, &sluice::Dispatcher::logMessage, &app,
+                         [&progress, sinceStart](const QString &level, const QString &message) {
+                             progress.line(QStringLiteral("%1 %2: %3")
+                                               .arg(double(sinceStart.elapsed()) / 1000.0, 8, 'f', 3)
+                                               .arg(level, message));
+                         });
+    }
     QObject::connect(&runner, &sluice::BatchRunner::finished, &app,
                      [](int code) { QCoreApplication::exit(code); });
 
