@@ -70,17 +70,6 @@ BatchRunner::BatchRunner(Dispatcher &dispatcher, const Clock &clock, QObject *pa
     , m_dispatcher(dispatcher)
     , m_clock(clock)
 {
-    // WORKAROUND for a dispatcher bug (reported; remove with this timer once fixed): after pump() arms its
-    // timer for a later wake-up (an attempt's deadline, a bucket refill), Dispatcher::schedulePump() is a
-    // no-op until that timer fires, so a reply does not lead to the next dispatch. One coalesced pump() after
-    // the state changes of each event-loop turn restores "replies call pump".
-    m_kick.setSingleShot(true);
-    m_kick.setInterval(0);
-    connect(&m_kick, &QTimer::timeout, &m_dispatcher, &Dispatcher::pump);
-    connect(&m_dispatcher, &Dispatcher::stateChanged, this, [this] {
-        if (!m_kick.isActive())
-            m_kick.start();
-    });
     m_graceTimer.setSingleShot(true);
     connect(&m_graceTimer, &QTimer::timeout, this, &BatchRunner::cancelRemaining);
     connect(&m_dispatcher, &Dispatcher::finished, this, &BatchRunner::onFinished);

@@ -131,7 +131,6 @@ private:
     QIODevice *m_output = nullptr;
     Duration m_grace = std::chrono::seconds(5);
     QTimer m_graceTimer;
-    QTimer m_kick; // see the constructor
 
     RequestId m_firstId = 0;        // ids of this run: m_firstId .. m_firstId + m_lines.size() - 1
     std::vector<LineInfo> m_lines;  // by id - m_firstId

@@ -156,8 +156,8 @@ struct Dispatcher::Impl
     QString cooldownCause;
     bool paused = false;
     bool draining = false;
-    bool pumpScheduled = false;
-    bool learnedAny = false; // slow start ends with the first answer from the server
+    bool immediatePump = false; // the timer is armed at 0 for a pump requested by schedulePump()
+    bool learnedAny = false;    // slow start ends with the first answer from the server
     CircuitState lastCircuit = CircuitState::Closed;
 
     std::array<qsizetype, 6> countByState{};
@@ -178,10 +178,7 @@ Dispatcher::Dispatcher(Transport &transport, const Clock &clock, DispatchOptions
 {
     d->timer.setSingleShot(true);
     d->timer.setTimerType(Qt::PreciseTimer);
-    connect(&d->timer, &QTimer::timeout, this, [this] {
-        d->pumpScheduled = false;
-        pump();
-    });
+    connect(&d->timer, &QTimer::timeout, this, [this] { pump(); });
     connect(&m_transport, &Transport::finished, this, &Dispatcher::onAttemptFinished);
     connect(&m_transport, &Transport::textDelta, this, &Dispatcher::onTextDelta);
     applyLimits();
@@ -443,11 +440,14 @@ bool Dispatcher::anyRateLimitKnown() const
     return false;
 }
 
-// Reads the server's view of the limits from any response: -limit headers replace or teach limits, -remaining
-// lowers local levels. Returns true when the limits in force changed.
-void Dispatcher::observeServerLimits(const RateLimitHeaders &h, TimePoint now)
+// Reads the server's view of the limits from any HTTP response: -limit headers replace or teach limits,
+// -remaining lowers local levels. `charged`: what the server counted for this attempt (nothing for a 429).
+void Dispatcher::observeServerLimits(const RateLimitHeaders &h, TimePoint now, const Cost &charged)
 {
     bool changed = false;
+    // Slow start ends with the first answer from the server, whether or not it taught anything.
+    const bool firstAnswer = !d->learnedAny;
+    d->learnedAny = true;
     for (LimitId id : kRateLimits) {
         const size_t i = size_t(id);
         const RateLimitGroup &g = groupOf(h, id);
@@ -489,17 +489,14 @@ void Dispatcher::observeServerLimits(const RateLimitHeaders &h, TimePoint now)
         }
     }
     if (changed) {
-        const bool firstLearning = !d->learnedAny;
         applyLimits();
-        // A limit learned now starts full in the LimitSet, but the server has already counted what went out
-        // in the last burst window: take that into debt so the first steps after learning do not overshoot.
-        if (firstLearning) {
-            const int window = std::max(1, int(std::ceil(m_options.limits.burstSeconds)));
+        // A limit learned now starts full in the LimitSet, but the server has already charged the probe that
+        // taught it (slow start sends only that one): take its cost, so the first steps after learning do not
+        // overshoot. Conservative: what refilled since the probe went out is not counted.
+        if (firstAnswer)
             for (LimitId id : kRateLimits)
-                if (const double recent = d->used[size_t(id)].sum(now, window); recent > 0)
-                    d->limits.lowerLevel(
-                        id, std::max(0.0, (d->limits.snapshot(now).rate(id).capacity - recent)), now);
-        }
+                if (const double amount = amountOf(charged, id); amount > 0)
+                    d->limits.lowerLevel(id, d->limits.snapshot(now).rate(id).capacity - amount, now);
     }
     for (LimitId id : kRateLimits) {
         const RateLimitGroup &g = groupOf(h, id);
@@ -514,15 +511,20 @@ void Dispatcher::observeServerLimits(const RateLimitHeaders &h, TimePoint now)
 
 void Dispatcher::schedulePump()
 {
-    if (d->pumpScheduled)
+    // Coalesces: many submits or replies in one event-loop turn cost one pump. A timer armed for a later
+    // wake-up is brought forward.
+    if (d->immediatePump)
         return;
-    d->pumpScheduled = true;
+    d->immediatePump = true;
     d->timer.start(0);
 }
 
 void Dispatcher::pump()
 {
     const TimePoint now = m_clock.now();
+    // What this pump does covers any pump asked for before it; one asked for while it runs (a signal handler
+    // submitting) stays armed at 0.
+    d->immediatePump = false;
     std::optional<TimePoint> wake;
     auto wakeAt = [&wake](std::optional<TimePoint> t) {
         if (t && (!wake || *t < *wake))
@@ -568,13 +570,14 @@ void Dispatcher::pump()
         wakeAt(a.deadline);
 
     m_nextWakeup = wake;
-    if (wake) {
-        const auto ms =
-            std::chrono::ceil<std::chrono::milliseconds>(std::max(Duration::zero(), *wake - now)).count();
-        d->pumpScheduled = true;
-        d->timer.start(int(std::min<qint64>(ms, std::numeric_limits<int>::max())));
-    } else if (!d->pumpScheduled) {
-        d->timer.stop();
+    if (!d->immediatePump) {
+        if (wake) {
+            const auto ms =
+                std::chrono::ceil<std::chrono::milliseconds>(std::max(Duration::zero(), *wake - now)).count();
+            d->timer.start(int(std::min<qint64>(ms, std::numeric_limits<int>::max())));
+        } else {
+            d->timer.stop();
+        }
     }
     if (d->draining && isIdle())
         Q_EMIT drained();
@@ -740,14 +743,12 @@ void Dispatcher::handleOutcome(AttemptId attemptId, const AttemptOutcome &outcom
     const Cost reserved = it->second.reserved;
     MessageRequest &m = req(it->second.request);
     m.outcome = outcome;
-    if (outcome.httpStatus > 0)
-        d->learnedAny = true;
 
     if (outcome.ok()) {
         const Usage &u = outcome.usage;
-        endAttempt(attemptId, now,
-                   Cost{1.0, double(u.inputTokens + u.cacheCreationInputTokens), double(u.outputTokens)});
-        observeServerLimits(outcome.rateLimits, now);
+        const Cost charged{1.0, double(u.inputTokens + u.cacheCreationInputTokens), double(u.outputTokens)};
+        endAttempt(attemptId, now, charged);
+        observeServerLimits(outcome.rateLimits, now, charged);
         d->breaker.recordSuccess(now);
         const auto paid = d->budgetPaid.find(m.id);
         d->budget.recordSuccess(paid != d->budgetPaid.end() ? paid->second : 0);
@@ -771,14 +772,15 @@ void Dispatcher::handleOutcome(AttemptId attemptId, const AttemptOutcome &outcom
             d->used[size_t(id)].add(now, -amountOf(reserved, id));
         ++d->rateLimited;
         ++m.rateLimitWaits;
-        observeServerLimits(outcome.rateLimits, now);
+        observeServerLimits(outcome.rateLimits, now, Cost{0, 0, 0});
         startCooldown(outcome, now);
     } else {
         // The server admitted it (or we cannot know): requests and input tokens stay spent; nothing was
         // produced.
-        endAttempt(attemptId, now, Cost{1.0, reserved.inputTokens, 0.0});
+        const Cost charged{1.0, reserved.inputTokens, 0.0};
+        endAttempt(attemptId, now, charged);
         if (outcome.httpStatus > 0)
-            observeServerLimits(outcome.rateLimits, now);
+            observeServerLimits(outcome.rateLimits, now, charged);
         if (outcome.kind == ErrorKind::Timeout)
             ++d->timeouts;
         else

@@ -163,7 +163,7 @@ private:
     LimitOptions effectiveLimits() const;
     void applyLimits();
     bool anyRateLimitKnown() const;
-    void observeServerLimits(const RateLimitHeaders &headers, TimePoint now);
+    void observeServerLimits(const RateLimitHeaders &headers, TimePoint now, const Cost &charged);
     void schedulePump();
     std::optional<TimePoint> admitReady(TimePoint now);
     bool backfill(const RequestQueue::Entry &head, const Cost &headCost, Duration headWait, TimePoint now);

@@ -304,6 +304,50 @@ private Q_SLOTS:
         QCOMPARE(dispatcher.stats().requests.perMinute, 120.0);
     }
 
+    void learnedLimitIsChargedForTheProbe()
+    {
+        // The probe used 260 input tokens; the learned 60,000/min limit holds 1,000 a second, so 740 are left
+        // and a second 260-token request fits, a fourth does not (the rounded -remaining says nothing
+        // useful).
+        ManualClock clock;
+        FakeTransport transport;
+        DispatchOptions o = bare();
+        o.learnLimits = true;
+        o.limits.concurrency = 8;
+        Dispatcher dispatcher(transport, clock, o);
+        const QString text(4 * (260 - 7), QLatin1Char('x'));
+        for (int i = 0; i < 5; ++i)
+            dispatcher.submit(body(10, text));
+        dispatcher.pump();
+        QCOMPARE(transport.sent.size(), size_t(1));
+        AttemptOutcome first = ok(260, 10);
+        first.rateLimits.inputTokens.limit = 60000;
+        first.rateLimits.inputTokens.remaining = 1000; // rounded to the nearest thousand
+        transport.finish(transport.sent[0].id, first);
+        QCOMPARE(dispatcher.stats().inputTokens.level, 740.0);
+        dispatcher.pump();
+        QCOMPARE(transport.sent.size(), size_t(3));                 // 740 -> 480 -> 220
+        QCOMPARE(ms(*dispatcher.nextWakeup() - clock.now()), 40.0); // (260 - 220) / 1000 per second
+    }
+
+    void repliesPumpThroughTheEventLoop()
+    {
+        // A reply must lead to the next dispatch at once, even while the timer is armed for a later wake-up
+        // (the attempt's 600 s deadline). No time passes: only zero-timers run.
+        ManualClock clock;
+        FakeTransport transport;
+        DispatchOptions o = bare();
+        o.limits.concurrency = 1;
+        Dispatcher dispatcher(transport, clock, o);
+        dispatcher.submit(body());
+        dispatcher.submit(body());
+        QCoreApplication::processEvents(); // the submit's zero-timer pumps
+        QCOMPARE(transport.sent.size(), size_t(1));
+        transport.finish(transport.sent[0].id, ok());
+        QCoreApplication::processEvents();
+        QCOMPARE(transport.sent.size(), size_t(2));
+    }
+
     void serverLimitBelowConfiguredReplacesIt()
     {
         ManualClock clock;
