@@ -85,6 +85,30 @@ bool skipPoint(ChartPanel::Series s, double v)
     }
 }
 
+struct NiceAxis
+{
+    double top;
+    int ticks;
+};
+
+// The y axis for data up to `v` (> 0): a step of 1, 2 or 5 × 10^k giving at most 5 intervals, and the top
+// rounded up to a whole step. A pure function of `v`, so the same data gives the same axis and redraw() can
+// tell when nothing changed. Examples: 6.6 -> step 2, 0 … 8 (5 ticks); 462 -> step 100, 0 … 500 (6 ticks);
+// 100 -> step 20, 0 … 100 (6 ticks).
+NiceAxis niceAxis(double v)
+{
+    const double rough = v / 5;
+    const double magnitude = std::pow(10.0, std::floor(std::log10(rough)));
+    double step = 10 * magnitude;
+    for (double m : {1.0, 2.0, 5.0})
+        if (m * magnitude >= rough * (1 - 1e-9)) {
+            step = m * magnitude;
+            break;
+        }
+    const double intervals = std::ceil(v / step - 1e-9);
+    return {intervals * step, int(intervals) + 1};
+}
+
 } // namespace
 
 ChartPanel::ChartPanel(QWidget *parent, double windowSeconds)
@@ -213,14 +237,17 @@ bool ChartPanel::redraw()
         m_series[i]->replace(points); // one repaint per series, however many samples arrived
     }
     for (int c = 0; c < 4; ++c) {
-        QValueAxis *y = m_yAxes[c];
         const bool percent = Chart(c) == Chart::Utilisation;
         // 10 % headroom so the top of a line is not glued to the frame; utilisation always shows 0-100 %.
-        const double top = percent ? std::max(100.0, maxima[c] * 1.05) : std::max(1.0, maxima[c] * 1.1);
-        y->setRange(0, top);
-        y->applyNiceNumbers();
-        if (y->min() < 0)
-            y->setMin(0);
+        const NiceAxis axis =
+            niceAxis(percent ? std::max(100.0, maxima[c] * 1.05) : std::max(1.0, maxima[c] * 1.1));
+        // Touching an axis re-lays out its chart and re-renders every label and series (most of a redraw's
+        // cost): only when the rounded range really changed, which steady data rarely makes it do.
+        QValueAxis *y = m_yAxes[c];
+        if (y->max() != axis.top || y->min() != 0 || y->tickCount() != axis.ticks) {
+            y->setTickCount(axis.ticks);
+            y->setRange(0, axis.top);
+        }
     }
     return true;
 }

@@ -8,11 +8,13 @@
 // series from the ring with QXYSeries::replace() only when a sample arrived since the last redraw. One
 // replace() is one repaint, whatever the rate of events. The x axis is "seconds ago" (−300 … 0), so the
 // newest point is always at the right edge; y axes follow the data (0 to a rounded-up maximum, utilisation at
-// least 0–100 %).
+// least 0–100 %). An axis is touched only when its rounded range changes: setting a QValueAxis range re-lays
+// out the chart and re-renders its labels, which cost ten times the series themselves (bench/bench_ui).
 //
 // Worked example: samples at t = 10, 11, 12 s with succeededPerSecond 4, 5, 6. After redraw() the throughput
-// series holds (−2, 4), (−1, 5), (0, 6) and its y axis spans 0 … 10 (nice numbers above 6 × 1.1). With the
-// default 300 s window, a sample at t = 400 s drops every sample older than t = 100 s from the ring.
+// series holds (−2, 4), (−1, 5), (0, 6) and its y axis spans 0 … 8 in steps of 2 (6 × 1.1 rounded up to a
+// whole step). With the default 300 s window, a sample at t = 400 s drops every sample older than t = 100 s
+// from the ring.
 //
 // Threading: main thread only (a widget).
 

@@ -2,6 +2,7 @@
 #include "chartpanel.h"
 
 #include <QLineSeries>
+#include <QSignalSpy>
 #include <QValueAxis>
 #include <QtTest>
 
@@ -20,6 +21,9 @@ private Q_SLOTS:
     void offLimitsAndIdleLatencyDrawNoPoints();
     void utilisationAxisShowsAtLeastHundredPercent();
     void timerRedrawsOnItsOwn();
+    void yAxisIsRoundedUpToWholeSteps_data();
+    void yAxisIsRoundedUpToWholeSteps();
+    void unchangedRangeLeavesAxisAlone();
 };
 
 void TestChartPanel::samplesAreDrawnOnlyOnRedraw()
@@ -127,6 +131,66 @@ void TestChartPanel::timerRedrawsOnItsOwn()
     s.succeededPerSecond = 3;
     panel.addSample(1, s);
     QTRY_COMPARE_WITH_TIMEOUT(panel.series(ChartPanel::Series::Throughput)->count(), 1, 2000);
+}
+
+void TestChartPanel::yAxisIsRoundedUpToWholeSteps_data()
+{
+    QTest::addColumn<int>("chart");
+    QTest::addColumn<double>("value"); // the largest value in the ring, in the series' unit
+    QTest::addColumn<double>("top");
+    QTest::addColumn<int>("ticks");
+    const int throughput = int(ChartPanel::Chart::Throughput), latency = int(ChartPanel::Chart::Latency),
+              util = int(ChartPanel::Chart::Utilisation);
+    // 10 % headroom (5 % on utilisation), then a step of 1, 2 or 5 × 10^k and at most 5 intervals.
+    QTest::addRow("6/s -> 6.6 -> 0..8 by 2") << throughput << 6.0 << 8.0 << 5;
+    QTest::addRow("0.2/s -> at least 1") << throughput << 0.2 << 1.0 << 6;
+    QTest::addRow("45/s -> 49.5 -> 0..50 by 10") << throughput << 45.0 << 50.0 << 6;
+    QTest::addRow("420 ms -> 462 -> 0..500 by 100") << latency << 420.0 << 500.0 << 6;
+    QTest::addRow("1900 ms -> 2090 -> 0..2500 by 500") << latency << 1900.0 << 2500.0 << 6;
+    QTest::addRow("20 pct -> 0..100 by 20") << util << 0.2 << 100.0 << 6;
+    QTest::addRow("130 pct -> 136.5 -> 0..150 by 50") << util << 1.3 << 150.0 << 4;
+}
+
+void TestChartPanel::yAxisIsRoundedUpToWholeSteps()
+{
+    QFETCH(int, chart);
+    QFETCH(double, value);
+    QFETCH(double, top);
+    QFETCH(int, ticks);
+    ChartPanel panel;
+    panel.setRedrawInterval(0);
+    ChartSample s;
+    s.succeededPerSecond = value;
+    s.latencyP50Ms = value;
+    s.requestsUtilisation = value;
+    panel.addSample(1, s);
+    panel.redraw();
+    QValueAxis *y = panel.yAxis(ChartPanel::Chart(chart));
+    QCOMPARE(y->min(), 0.0);
+    QCOMPARE(y->max(), top);
+    QCOMPARE(y->tickCount(), ticks);
+}
+
+// Setting a range re-lays out the whole chart: steady data must not do it on every redraw.
+void TestChartPanel::unchangedRangeLeavesAxisAlone()
+{
+    ChartPanel panel;
+    panel.setRedrawInterval(0);
+    ChartSample s;
+    s.succeededPerSecond = 6;
+    panel.addSample(1, s);
+    panel.redraw();
+    QValueAxis *y = panel.yAxis(ChartPanel::Chart::Throughput);
+    QSignalSpy ranges(y, &QValueAxis::rangeChanged);
+    s.succeededPerSecond = 7; // 7.7 still fits 0..8
+    panel.addSample(2, s);
+    QVERIFY(panel.redraw());
+    QCOMPARE(ranges.count(), 0);
+    s.succeededPerSecond = 8; // 8.8 does not: 0..10
+    panel.addSample(3, s);
+    QVERIFY(panel.redraw());
+    QCOMPARE(ranges.count(), 1);
+    QCOMPARE(y->max(), 10.0);
 }
 
 QTEST_MAIN(TestChartPanel)
