@@ -9,6 +9,7 @@
 #include "limitspanel.h"
 #include "logmodel.h"
 #include "logview.h"
+#include "queuedelegate.h"
 #include "queuefiltermodel.h"
 #include "queuemodel.h"
 #include "responseview.h"
@@ -270,6 +271,7 @@ void MainWindow::buildLayout()
     m_queueFilter->setSourceModel(m_queueModel);
     m_queueView = new QTableView(queueArea);
     m_queueView->setModel(m_queueFilter);
+    m_queueView->setItemDelegate(new QueueDelegate(m_queueView)); // text laid out once, not per paint
     m_queueView->setSortingEnabled(true);
     m_queueView->sortByColumn(QueueModel::IdColumn, Qt::AscendingOrder);
     m_queueView->setSelectionBehavior(QAbstractItemView::SelectRows);
