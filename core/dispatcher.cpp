@@ -775,9 +775,12 @@ void Dispatcher::handleOutcome(AttemptId attemptId, const AttemptOutcome &outcom
         observeServerLimits(outcome.rateLimits, now, Cost{0, 0, 0});
         startCooldown(outcome, now);
     } else {
-        // The server admitted it (or we cannot know): requests and input tokens stay spent; nothing was
-        // produced.
-        const Cost charged{1.0, reserved.inputTokens, 0.0};
+        // The server admitted it (or we cannot know): requests and input tokens stay spent. Output: an error
+        // status before any answer means nothing was generated; an answer that broke after a 200 (a truncated
+        // body, an error event mid-stream) or no answer at all (a reset, a timeout) may have been generated
+        // and charged in full, so the reservation stands: never believe the bucket fuller than it may be.
+        const bool nothingGenerated = outcome.httpStatus >= 400 && !outcome.errorInStream;
+        const Cost charged{1.0, reserved.inputTokens, nothingGenerated ? 0.0 : reserved.outputTokens};
         endAttempt(attemptId, now, charged);
         if (outcome.httpStatus > 0)
             observeServerLimits(outcome.rateLimits, now, charged);

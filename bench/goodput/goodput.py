@@ -76,6 +76,12 @@ SCENARIOS = [
              sim_args=["--p500", "0.10", "--p529", "0.05", "--p-reset", "0.05", "--p-stall", "0.01",
                        "--p-malformed", "0.01"],
              sluice_config={"transport": {"request_timeout_ms": 3000}}),
+    # The same faults where output tokens bind: a failed attempt produces nothing, so (as at the API, where
+    # output is settled to what was produced) it costs the binding limit only while its reservation is held.
+    Scenario("fault-mix-output", 120, "output_tokens", 24000, max_tokens=100,
+             sim_args=["--output-tokens", "100", "--p500", "0.10", "--p529", "0.05", "--p-reset", "0.05",
+                       "--p-stall", "0.01", "--p-malformed", "0.01"],
+             sluice_config={"transport": {"request_timeout_ms": 3000}}),
 ]
 
 

@@ -518,6 +518,41 @@ private Q_SLOTS:
         QCOMPARE(dispatcher.stats().retries, 2);
     }
 
+    void failedAttemptsSettleOutputByWhatMayHaveBeenGenerated_data()
+    {
+        QTest::addColumn<int>("status");
+        QTest::addColumn<int>("kind");
+        QTest::addColumn<bool>("inStream");
+        QTest::addColumn<double>("outputLevel"); // of 100 after a 100-token reservation, no time passing
+        QTest::addRow("500 before any answer: nothing generated")
+            << 500 << int(ErrorKind::Server) << false << 100.0;
+        QTest::addRow("529 before any answer") << 529 << int(ErrorKind::Overloaded) << false << 100.0;
+        QTest::addRow("truncated 200 body: may be charged")
+            << 200 << int(ErrorKind::Malformed) << false << 0.0;
+        QTest::addRow("error event mid-stream") << 529 << int(ErrorKind::Overloaded) << true << 0.0;
+        QTest::addRow("reset, no answer") << 0 << int(ErrorKind::Network) << false << 0.0;
+    }
+    void failedAttemptsSettleOutputByWhatMayHaveBeenGenerated()
+    {
+        QFETCH(int, status);
+        QFETCH(int, kind);
+        QFETCH(bool, inStream);
+        QFETCH(double, outputLevel);
+        ManualClock clock;
+        FakeTransport transport;
+        DispatchOptions o = bare();
+        o.limits.outputTokens.perMinute = 6000; // capacity 100
+        Dispatcher dispatcher(transport, clock, o);
+        dispatcher.submit(body(100));
+        dispatcher.pump();
+        QCOMPARE(dispatcher.stats().outputTokens.level, 0.0);
+        AttemptOutcome f = failure(status);
+        f.kind = ErrorKind(kind);
+        f.errorInStream = inStream;
+        transport.finish(transport.sent[0].id, f);
+        QCOMPARE(dispatcher.stats().outputTokens.level, outputLevel);
+    }
+
     void serverRetryAfterWinsOverBackoff()
     {
         ManualClock clock;
