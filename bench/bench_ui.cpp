@@ -15,7 +15,18 @@
 // the UI's own cost is measured. Qt runs on the offscreen platform: painting is real raster painting into
 // the window's backing store; only the final blit to a screen is missing.
 //
-// Run: build-release/bench/bench_ui   (or --benchmark_filter=Tick)
+// Figures (2-core VM, RelWithDebInfo, offscreen, 1600 x 1000 window, 100,000 requests; before -> after the
+// changes they led to: chart axes touched only when their rounded range changes, QueueDelegate's cached
+// text layout, only the time columns repainted each second, a cheap index check in QueueModel::data):
+//   tick, sorted by ID            8.9 -> 2.1 ms  (charts 3.8 -> 0.3, paint 4.7 -> 1.6, flush 0.13)
+//   tick, sorted by state        12.3 -> 4.4 ms  (the proxy re-sorts ~100 changed rows: flush 0.7 ms)
+//   tick, sorted by "waited"     13.3 -> 4.7 ms
+//   tick + repaint of the whole window (not what a tick does: an upper bound)  13.5 -> 5.8 ms
+//   start-up over 100k requests (construct, show, first paint)               124 -> 91 ms
+//   100k submits into a shown window: 293 ms in Dispatcher::submit + 40 ms to insert and paint the rows
+// A tick is run at 4 Hz; a real one redraws the charts only once a second, so these are worst cases.
+//
+// Run: <build dir>/bench/bench_ui   (or --benchmark_filter=Tick)
 #include "chartpanel.h"
 #include "dispatcher.h"
 #include "mainwindow.h"
