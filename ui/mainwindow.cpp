@@ -2,6 +2,7 @@
 
 #include "chartpanel.h"
 #include "composerpanel.h"
+#include "demoload.h"
 #include "dispatcher.h"
 #include "formatting.h"
 #include "gaugepanel.h"
@@ -30,10 +31,12 @@
 #include <QLineEdit>
 #include <QMenu>
 #include <QMenuBar>
+#include <QScreen>
 #include <QScrollArea>
 #include <QSettings>
 #include <QSplitter>
 #include <QStatusBar>
+#include <QStyle>
 #include <QTableView>
 #include <QTimer>
 #include <QToolBar>
@@ -89,8 +92,8 @@ QWidget *scrollable(QWidget *content)
     auto *area = new QScrollArea;
     area->setWidget(content);
     area->setWidgetResizable(true);
-    area->setHorizontalScrollBarPolicy(
-        Qt::ScrollBarAlwaysOff); // forms fit the dock's width, scroll vertically
+    // Forms scroll vertically; horizontally only when the dock is made narrower than a form can go.
+    area->setHorizontalScrollBarPolicy(Qt::ScrollBarAsNeeded);
     area->setFrameShape(QFrame::NoFrame);
     return area;
 }
@@ -156,7 +159,14 @@ MainWindow::MainWindow(Dispatcher &dispatcher, const Clock &clock, sim::SimServe
     connect(m_tickTimer, &QTimer::timeout, this, &MainWindow::tick);
     m_tickTimer->start();
 
-    resize(1440, 900);
+    // Without a saved geometry: a roomy window that still fits the screen, centred on it.
+    if (const QScreen *sc = screen()) {
+        const QRect available = sc->availableGeometry();
+        const QSize size = QSize(1600, 1000).boundedTo(available.size() * 0.94);
+        setGeometry(QStyle::alignedRect(Qt::LeftToRight, Qt::AlignCenter, size, available));
+    } else {
+        resize(1600, 1000);
+    }
     restoreWindowState();
     updateTitle();
     updateActions();
@@ -165,6 +175,57 @@ MainWindow::MainWindow(Dispatcher &dispatcher, const Clock &clock, sim::SimServe
                                              ? tr("Demo mode: requests go to the built-in simulator at %1.")
                                                    .arg(m_simulator->baseUrl().toString())
                                              : tr("Live mode."));
+    if (m_simulator && qEnvironmentVariableIsSet("SLUICE_DEMO_LOAD")) {
+        const int count = qEnvironmentVariableIntValue("SLUICE_DEMO_LOAD");
+        if (count > 0)
+            QTimer::singleShot(0, this, [this, count] { startDemoLoad(count); });
+    }
+}
+
+int MainWindow::startDemoLoad(int count)
+{
+    if (!m_simulator || count <= 0)
+        return 0;
+    const sim::SimOptions current = m_simulator->options();
+    const sim::SimOptions faulty = withDemoFaults(current);
+    if (!(faulty == current) && m_simulator->setOptions(faulty)) {
+        m_simulatorPanel->setOptions(faulty);
+        m_log->append(
+            LogModel::Level::Info,
+            tr("Demo load: the simulator now fails %1 of requests with 529, %2 with 500 and resets "
+               "%3, so retries show.")
+                .arg(formatPercent(faulty.p529), formatPercent(faulty.p500), formatPercent(faulty.pReset)));
+    }
+    if (!m_demoSqueezeScheduled && current.requestsPerMinute > 0) {
+        m_demoSqueezeScheduled = true;
+        // Another client takes three quarters of the organisation's request limit for a while.
+        auto setRequestLimit = [this](double perMinute, const QString &why) {
+            if (!m_simulator)
+                return;
+            sim::SimOptions o = m_simulator->options();
+            o.requestsPerMinute = perMinute;
+            if (!m_simulator->setOptions(o))
+                return;
+            m_simulatorPanel->setOptions(o);
+            m_log->append(LogModel::Level::Warning, why.arg(formatQuantity(perMinute)));
+        };
+        const double normal = current.requestsPerMinute;
+        const double squeezed = withSqueezedRequests(current).requestsPerMinute;
+        QTimer::singleShot(kSqueezeAfterMs, this, [setRequestLimit, squeezed] {
+            setRequestLimit(squeezed,
+                            tr("Demo load: the simulator now allows only %1 requests/min, as when other "
+                               "clients start sharing the organisation's limit."));
+        });
+        QTimer::singleShot(kSqueezeAfterMs + kSqueezeForMs, this, [setRequestLimit, normal] {
+            setRequestLimit(normal, tr("Demo load: the simulator allows %1 requests/min again."));
+        });
+    }
+    int queued = 0;
+    for (const DemoRequest &r : demoRequests(count, m_demoSubmitted + 1))
+        queued += m_dispatcher.submit(r.body, r.priority, r.customId).ok() ? 1 : 0;
+    m_demoSubmitted += count;
+    m_log->append(LogModel::Level::Info, tr("Demo load: queued %n request(s).", nullptr, queued));
+    return queued;
 }
 
 MainWindow::~MainWindow() = default;
@@ -222,6 +283,11 @@ void MainWindow::buildActions()
     m_settings->setMenuRole(QAction::PreferencesRole);
     connect(m_settings, &QAction::triggered, this, &MainWindow::openSettings);
     m_import = make(tr("&Import JSONL…"), QKeySequence::Open, tr("Queue a Message Batches JSONL file"));
+    if (m_simulator) {
+        m_demoLoad = make(tr("Demo &load"), QKeySequence(Qt::CTRL | Qt::SHIFT | Qt::Key_L),
+                          tr("Queue 200 varied demo requests (and give the simulator a few faults)"));
+        connect(m_demoLoad, &QAction::triggered, this, [this] { startDemoLoad(); });
+    }
 }
 
 void MainWindow::buildLayout()
@@ -286,7 +352,7 @@ void MainWindow::buildLayout()
     QHeaderView *h = m_queueView->horizontalHeader();
     h->setStretchLastSection(true);
     h->setHighlightSections(false);
-    const int widths[QueueModel::ColumnCount] = {84, 60, 84, 64, 66, 66, 96, 84, 70, 200};
+    const int widths[QueueModel::ColumnCount] = {84, 52, 80, 60, 70, 78, 90, 80, 62, 80}; // "1 min 05 s" fits
     for (int c = 0; c < QueueModel::ColumnCount; ++c)
         h->resizeSection(c, widths[c]);
     m_queueView->setContextMenuPolicy(Qt::CustomContextMenu);
@@ -313,8 +379,8 @@ void MainWindow::buildLayout()
     split->setObjectName(QStringLiteral("centreSplitter"));
     split->addWidget(queueArea);
     split->addWidget(m_response);
-    split->setStretchFactor(0, 3);
-    split->setStretchFactor(1, 2);
+    split->setStretchFactor(0, 2);
+    split->setStretchFactor(1, 1);
     split->setChildrenCollapsible(false);
     centreLayout->addWidget(split, 1);
     setCentralWidget(centre);
@@ -360,8 +426,11 @@ void MainWindow::buildLayout()
         tabifyDockWidget(limitsDock, simDock);
         limitsDock->raise();
     }
-    resizeDocks({composeDock}, {340}, Qt::Horizontal);
-    resizeDocks({gaugesDock}, {520}, Qt::Horizontal);
+    // The queue is the centre of attention: the side docks get what their forms need, the queue the rest.
+    resizeDocks({composeDock}, {250}, Qt::Horizontal);
+    resizeDocks({gaugesDock}, {510}, Qt::Horizontal);
+    // The gauges need their rows and no more; the settings under them get the rest of the height.
+    m_gauges->setMaximumHeight(m_gauges->sizeHint().height());
     resizeDocks({chartsDock}, {260}, Qt::Vertical);
 
     // --- Menus and tool bar.
@@ -376,6 +445,10 @@ void MainWindow::buildLayout()
     dispatch->addAction(m_pause);
     dispatch->addAction(m_resume);
     dispatch->addAction(m_drain);
+    if (m_demoLoad) {
+        dispatch->addSeparator();
+        dispatch->addAction(m_demoLoad);
+    }
     QMenu *request = menuBar()->addMenu(tr("&Request"));
     request->addActions(m_queueMenu->actions());
     QMenu *view = menuBar()->addMenu(tr("&View"));
@@ -390,6 +463,8 @@ void MainWindow::buildLayout()
     bar->addAction(m_pause);
     bar->addAction(m_resume);
     bar->addAction(m_drain);
+    if (m_demoLoad)
+        bar->addAction(m_demoLoad);
     bar->addSeparator();
     bar->addAction(m_import);
     bar->addAction(m_settings);
@@ -609,7 +684,12 @@ void MainWindow::tick()
     const TimePoint now = m_clock.now();
     if (++m_ticks % kTicksPerSample == 0 || !m_lastSample) {
         sampleCharts(now);
-        m_queueView->viewport()->update(); // "next in" and "waited" move with time: repaint the visible rows
+        // "Next in" and "waited" move with time: repaint those two columns of the visible rows, nothing else.
+        QWidget *viewport = m_queueView->viewport();
+        for (int column : {int(QueueModel::NextAttemptColumn), int(QueueModel::WaitedColumn)})
+            if (!m_queueView->isColumnHidden(column))
+                viewport->update(QRect(m_queueView->columnViewportPosition(column), 0,
+                                       m_queueView->columnWidth(column), viewport->height()));
     }
 }
 

@@ -11,10 +11,23 @@
 // Refresh. Nothing repaints per event. The queue model coalesces row changes to 10 batches a second; a 4 Hz
 // UI tick copies Dispatcher::stats() (O(1)) into the gauges, banner and status bar, and once a second feeds
 // one ChartSample (differences of the cumulative counters over the second, latency percentiles of the
-// attempts that finished in it) to the charts and repaints the queue's visible time columns.
+// attempts that finished in it) to the charts and repaints the queue's visible time columns. With 100,000
+// requests a tick with its model flush, chart redraw and paint costs 2-5 ms (bench/bench_ui has the figures);
+// nothing in it walks all rows.
 //
 // Demo mode: given a SimServer, the title and the banner say so, and the simulator panel changes the running
-// simulator's limits and fault rates live.
+// simulator's limits and fault rates live. "Demo load" (Dispatch menu, Ctrl+Shift+L) queues 200 varied
+// requests, gives a fault-free simulator modest fault rates and, 30 s later, squeezes its request limit for
+// 30 s so a 429 and its cooldown show (ui/demoload.h); SLUICE_DEMO_LOAD=N in the
+// environment does the same with N requests as the window opens (scripts/screenshot uses it). Neither
+// exists outside demo mode.
+//
+// Sorting. The proxy re-sorts a row when the row changes (at most 10 times a second). Sorted by "next in" or
+// "waited", which move with the clock, rows that do not change keep their place: both columns move at the
+// same pace for every row in the same state, so the order within a state stays right; across states it is
+// the order as of the rows' last change. Re-sorting 100,000 rows every second would cost more than a tick.
+//
+// Size: without a saved geometry, 1600 × 1000 or 94 % of the screen's available area if that is smaller.
 //
 // Threading: main thread only. The dispatcher, clock, simulator and key store must outlive the window.
 
@@ -76,6 +89,10 @@ public:
     // The context menu of the queue table (its actions act on the selection).
     QMenu *queueMenu() const { return m_queueMenu; }
 
+    // Demo mode only: applies the demo fault rates to a fault-free simulator and queues `count` demo
+    // requests (ui/demoload.h). Returns how many were queued (0 outside demo mode).
+    int startDemoLoad(int count = 200);
+
     // Runs one UI tick now (gauges, banner, status bar; a chart sample when a second has passed). Tests call
     // it.
     void tick();
@@ -102,6 +119,7 @@ public:
     QAction *pauseAction() const { return m_pause; }
     QAction *resumeAction() const { return m_resume; }
     QAction *drainAction() const { return m_drain; }
+    QAction *demoLoadAction() const { return m_demoLoad; } // null outside demo mode
 
 Q_SIGNALS:
     // The composer's "Import JSONL…" (the app runs the import).
@@ -168,6 +186,9 @@ private:
     QAction *m_drain = nullptr;
     QAction *m_settings = nullptr;
     QAction *m_import = nullptr;
+    QAction *m_demoLoad = nullptr;
+    int m_demoSubmitted = 0; // demo requests queued so far, to number the next ones
+    bool m_demoSqueezeScheduled = false;
 
     // Chart sampling: the counters at the previous sample, and latencies (ms) of attempts since then.
     TimePoint m_start;

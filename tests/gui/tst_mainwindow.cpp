@@ -13,6 +13,7 @@
 #include "simserver.h"
 #include "simulatorpanel.h"
 #include "statusbanner.h"
+#include "transport/messagesclient.h"
 
 #include <QAction>
 #include <QCheckBox>
@@ -106,6 +107,10 @@ private Q_SLOTS:
     void raiseAndLowerPriority();
     void demoModeWithSimulator();
     void geometryRemembered();
+    void demoLoadOnlyInDemoMode();
+    void demoLoadQueuesVariedRequestsAndFaults();
+    void demoLoadFromEnvironment();
+    void cooldownBannerCountsDownAfterA429();
     void screenshot();
 };
 
@@ -303,6 +308,102 @@ void TestMainWindow::geometryRemembered()
     QVERIFY(QSettings().contains(QStringLiteral("mainwindow/geometry")));
     MainWindow again(dispatcher, clock);
     QCOMPARE(again.size(), closedAt);
+}
+
+void TestMainWindow::demoLoadOnlyInDemoMode()
+{
+    SteadyClock clock;
+    FakeTransport transport;
+    transport.hold = true;
+    Dispatcher dispatcher(transport, clock);
+    MainWindow w(dispatcher, clock);
+    QVERIFY(!w.demoLoadAction());
+    QCOMPARE(w.startDemoLoad(5), 0);
+    QCOMPARE(dispatcher.requestCount(), 0);
+}
+
+void TestMainWindow::demoLoadQueuesVariedRequestsAndFaults()
+{
+    sim::SimOptions so;
+    so.requestsPerMinute = 600;
+    sim::SimServer simulator(so);
+    QVERIFY(simulator.listen(0, QHostAddress::LocalHost));
+    SteadyClock clock;
+    FakeTransport transport;
+    transport.hold = true;
+    Dispatcher dispatcher(transport, clock);
+    MainWindow w(dispatcher, clock, &simulator);
+    QVERIFY(w.demoLoadAction());
+    QCOMPARE(w.demoLoadAction()->shortcut(), QKeySequence(Qt::CTRL | Qt::SHIFT | Qt::Key_L));
+
+    QCOMPARE(w.startDemoLoad(12), 12);
+    QCOMPARE(dispatcher.requestCount(), 12);
+    QCOMPARE(dispatcher.request(1)->customId, QStringLiteral("demo-0001"));
+    QCOMPARE(dispatcher.request(2)->priority, 3);
+    QCOMPARE(simulator.options().p529, 0.02);
+    QCOMPARE(simulator.options().p500, 0.01);
+    QCOMPARE(w.simulatorPanel()->faultBox(SimulatorPanel::Fault::P529)->value(), 2.0);
+    // More of the same continues the numbering; the faults are not applied twice.
+    w.demoLoadAction()->trigger();
+    QCOMPARE(dispatcher.requestCount(), 212);
+    QCOMPARE(dispatcher.request(13)->customId, QStringLiteral("demo-0013"));
+    QCOMPARE(simulator.options().p529, 0.02);
+}
+
+void TestMainWindow::demoLoadFromEnvironment()
+{
+    sim::SimServer simulator(sim::SimOptions::demo());
+    QVERIFY(simulator.listen(0, QHostAddress::LocalHost));
+    SteadyClock clock;
+    FakeTransport transport;
+    transport.hold = true;
+    Dispatcher dispatcher(transport, clock);
+    qputenv("SLUICE_DEMO_LOAD", "7");
+    MainWindow w(dispatcher, clock, &simulator);
+    qunsetenv("SLUICE_DEMO_LOAD");
+    QCOMPARE(dispatcher.requestCount(), 0); // queued once the event loop runs, not inside the constructor
+    QTRY_COMPARE_WITH_TIMEOUT(dispatcher.requestCount(), 7, 2000);
+    QCOMPARE(dispatcher.request(7)->customId, QStringLiteral("demo-0007"));
+}
+
+// A real 429: the simulator's request limit is lowered on the simulator panel below what Sluice learned, a
+// burst meets the empty bucket, and the banner counts the cooldown down, naming the limit, then goes away.
+void TestMainWindow::cooldownBannerCountsDownAfterA429()
+{
+    sim::SimOptions so;
+    so.requestsPerMinute = 1200;
+    so.latencyMeanMs = 5;
+    sim::SimServer simulator(so);
+    QVERIFY(simulator.listen(0, QHostAddress::LocalHost));
+    SteadyClock clock;
+    MessagesClient client(simulator.baseUrl(), QString(), TransportOptions{}, clock);
+    DispatchOptions o;
+    o.limits.concurrency = 20;
+    Dispatcher dispatcher(client, clock, o);
+    MainWindow w(dispatcher, clock, &simulator);
+    w.show();
+    // Sluice learns 1200/min from the first answer.
+    w.composer()->promptEdit()->setPlainText(QStringLiteral("Hello"));
+    w.composer()->maxTokensBox()->setValue(16);
+    QVERIFY(w.composer()->submit());
+    QTRY_COMPARE_WITH_TIMEOUT(dispatcher.stats().succeeded, 1, 5000);
+    // The server now allows 60/min (one at a time); Sluice still paces for 1200/min (20 at once).
+    w.simulatorPanel()->requestsBox()->setValue(60);
+    QVERIFY(w.simulatorPanel()->apply());
+    QCOMPARE(simulator.options().requestsPerMinute, 60.0);
+    w.composer()->countBox()->setValue(20);
+    QVERIFY(w.composer()->submitMany());
+    QTRY_VERIFY_WITH_TIMEOUT(w.banner()->isCoolingDown(), 5000);
+    QVERIFY(dispatcher.stats().rateLimited >= 1);
+    const QString text = w.banner()->cooldownText();
+    QVERIFY2(
+        text.startsWith(QStringLiteral("Cooling down after a 429 (requests limit): dispatching resumes in ")),
+        qPrintable(text));
+    QVERIFY2(text.endsWith(QStringLiteral(" ms")) || text.endsWith(QStringLiteral(" s")), qPrintable(text));
+    // The countdown moves with the dispatcher's cooldown, and the line goes when it ends.
+    QTRY_VERIFY_WITH_TIMEOUT(!w.banner()->isCoolingDown() || w.banner()->cooldownText() != text, 3000);
+    QTRY_VERIFY_WITH_TIMEOUT(!w.banner()->isCoolingDown(), 10000);
+    QVERIFY(w.banner()->cooldownText().isEmpty());
 }
 
 // Not an assertion: leaves a picture of the console under load for people to look at.
