@@ -122,14 +122,16 @@ ChartPanel::ChartPanel(QWidget *parent, double windowSeconds)
     m_views[0] = makeChart(Chart::Throughput, tr("Throughput (succeeded / s)"),
                            {{Series::Throughput, tr("succeeded / s")}});
     m_views[1] = makeChart(Chart::Errors, tr("429s, other errors, retries (per interval)"),
-                           {{Series::RateLimited, tr("429 rate limited")},
+                           // 429s last, so drawn on top: a single 429 is the spike a user looks for.
+                           {{Series::Retries, tr("retries")},
                             {Series::OtherErrors, tr("other errors")},
-                            {Series::Retries, tr("retries")}});
+                            {Series::RateLimited, tr("429s")}});
     m_views[2] = makeChart(Chart::Utilisation, tr("Limit utilisation (%)"),
+                           // Short names: four legend entries share a chart's width.
                            {{Series::RequestsUtilisation, tr("requests")},
-                            {Series::InputTokensUtilisation, tr("input tokens")},
-                            {Series::OutputTokensUtilisation, tr("output tokens")},
-                            {Series::ConcurrencyUtilisation, tr("concurrency")}});
+                            {Series::InputTokensUtilisation, tr("input")},
+                            {Series::OutputTokensUtilisation, tr("output")},
+                            {Series::ConcurrencyUtilisation, tr("in flight")}});
     m_views[3] = makeChart(Chart::Latency, tr("Latency p50 / p95 (ms)"),
                            {{Series::LatencyP50, tr("p50")}, {Series::LatencyP95, tr("p95")}});
     // One row: the panel lives in a wide, short dock under the queue.
@@ -278,6 +280,20 @@ void ChartPanel::applyTheme()
             a->setTitleBrush(palette().brush(QPalette::WindowText));
         }
     }
+    // The errors chart's colours say what they are, as in the queue table: 429s red, retries orange (and
+    // dashed: every retried failure is also an error, and the two lines often coincide), other errors
+    // purple. A theme resets pens, so this follows it.
+    auto style = [this](Series which, QColor colour, Qt::PenStyle line) {
+        if (QLineSeries *series = m_series[int(which)]) {
+            QPen pen = series->pen();
+            pen.setColor(colour);
+            pen.setStyle(line);
+            series->setPen(pen);
+        }
+    };
+    style(Series::RateLimited, QColor(0xe0, 0x1b, 0x24), Qt::SolidLine);
+    style(Series::OtherErrors, QColor(0x91, 0x41, 0xac), Qt::SolidLine);
+    style(Series::Retries, QColor(0xe6, 0x61, 0x00), Qt::DashLine);
 }
 
 } // namespace sluice

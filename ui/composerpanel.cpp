@@ -35,7 +35,7 @@ ComposerPanel::ComposerPanel(QWidget *parent)
     m_model->setEditable(true);
     m_model->addItems(knownModelIds());
     m_model->setInsertPolicy(QComboBox::NoInsert);
-    m_model->setMinimumContentsLength(18);
+    m_model->setMinimumContentsLength(14);
     m_model->setToolTip(tr("Model id. Pick one or type any id the API accepts."));
     m_modelError = new FieldError(this);
 
@@ -65,21 +65,22 @@ ComposerPanel::ComposerPanel(QWidget *parent)
     m_stream->setChecked(true);
     m_stream->setToolTip(tr("Stream the answer as it is generated (server-sent events)."));
 
-    auto addField = [&](int row, int col, const QString &label, QWidget *field, FieldError *error) {
+    // One column of fields: the composer shares the window with the queue, which needs the width.
+    int row = 0;
+    auto addField = [&](const QString &label, QWidget *field, FieldError *error) {
         auto *l = new QLabel(label, this);
         l->setBuddy(field);
-        grid->addWidget(l, row, col);
-        grid->addWidget(field, row, col + 1);
+        grid->addWidget(l, row, 0);
+        grid->addWidget(field, row++, 1);
         if (error)
-            grid->addWidget(error, row + 1, col + 1);
+            grid->addWidget(error, row++, 1);
     };
-    addField(0, 0, tr("&Model:"), m_model, m_modelError);
-    addField(0, 2, tr("Max &tokens:"), m_maxTokens, m_maxTokensError);
-    addField(2, 0, tr("Tem&perature:"), m_temperature, m_temperatureError);
-    addField(2, 2, tr("Pr&iority:"), m_priority, nullptr);
-    grid->addWidget(m_stream, 4, 1);
-    grid->setColumnStretch(1, 2);
-    grid->setColumnStretch(3, 1);
+    addField(tr("&Model:"), m_model, m_modelError);
+    addField(tr("Max &tokens:"), m_maxTokens, m_maxTokensError);
+    addField(tr("Tem&perature:"), m_temperature, m_temperatureError);
+    addField(tr("Pr&iority:"), m_priority, nullptr);
+    grid->addWidget(m_stream, row, 1);
+    grid->setColumnStretch(1, 1);
     outer->addLayout(grid);
 
     auto *systemLabel = new QLabel(tr("S&ystem prompt (optional):"), this);
@@ -116,12 +117,15 @@ ComposerPanel::ComposerPanel(QWidget *parent)
     m_submit = new QPushButton(tr("S&ubmit"), this);
     m_submit->setDefault(true);
     m_submit->setToolTip(tr("Queue this request (Ctrl+Enter)."));
-    buttons->addWidget(m_import);
-    buttons->addStretch(1);
     buttons->addWidget(m_count);
     buttons->addWidget(m_submitMany);
+    buttons->addStretch(1);
     buttons->addWidget(m_submit);
     outer->addLayout(buttons);
+    auto *importRow = new QHBoxLayout;
+    importRow->addWidget(m_import);
+    importRow->addStretch(1);
+    outer->addLayout(importRow);
 
     connect(m_submit, &QPushButton::clicked, this, &ComposerPanel::submit);
     connect(m_submitMany, &QPushButton::clicked, this, &ComposerPanel::submitMany);

@@ -53,12 +53,17 @@ GaugePanel::GaugePanel(QWidget *parent)
         r.name->setToolTip(tips[i]);
         r.bar->setToolTip(tips[i]);
         r.name->setBuddy(r.bar);
-        grid->addWidget(r.name, i, 0);
-        grid->addWidget(r.bar, i, 1);
-        grid->addWidget(r.source, i, 2);
+        // Where the limit comes from goes under its bar, in a smaller font: the panel stays narrow enough
+        // to share the window's side with the settings, and the queue keeps the width.
+        QFont small = r.source->font();
+        small.setPointSizeF(small.pointSizeF() * 0.9);
+        r.source->setFont(small);
+        grid->addWidget(r.name, 2 * i, 0);
+        grid->addWidget(r.bar, 2 * i, 1);
+        grid->addWidget(r.source, 2 * i + 1, 1);
     }
     grid->setColumnStretch(1, 1);
-    grid->setRowStretch(GaugeCount, 1);
+    grid->setRowStretch(2 * GaugeCount, 1);
     setValues({});
 }
 

@@ -135,6 +135,10 @@ LimitsPanel::LimitsPanel(QWidget *parent)
     for (const QByteArray &id : QTimeZone::availableTimeZoneIds())
         m_timeZone->addItem(QString::fromLatin1(id));
     m_timeZone->completer()->setCaseSensitivity(Qt::CaseInsensitive);
+    // Sized for a dozen characters, not for the longest of ~600 zone names (which made the panel 580 px
+    // wide).
+    m_timeZone->setSizeAdjustPolicy(QComboBox::AdjustToMinimumContentsLengthWithIcon);
+    m_timeZone->setMinimumContentsLength(12);
     m_timeZone->completer()->setFilterMode(Qt::MatchContains);
     m_timeZone->setToolTip(
         tr("IANA time zone whose midnight resets the daily quota, e.g. UTC or Europe/Paris."));
