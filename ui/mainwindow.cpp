@@ -352,7 +352,7 @@ void MainWindow::buildLayout()
     QHeaderView *h = m_queueView->horizontalHeader();
     h->setStretchLastSection(true);
     h->setHighlightSections(false);
-    const int widths[QueueModel::ColumnCount] = {84, 52, 80, 60, 70, 78, 90, 80, 62, 80}; // "1 min 05 s" fits
+    const int widths[QueueModel::ColumnCount] = {84, 52, 80, 60, 70, 78, 84, 80, 62, 80}; // "1 min 05 s" fits
     for (int c = 0; c < QueueModel::ColumnCount; ++c)
         h->resizeSection(c, widths[c]);
     m_queueView->setContextMenuPolicy(Qt::CustomContextMenu);

@@ -240,16 +240,10 @@ QVariant QueueModel::headerData(int section, Qt::Orientation orientation, int ro
 {
     if (orientation != Qt::Horizontal)
         return {};
-    static const char *const titles[ColumnCount] = {QT_TR_NOOP("ID"),
-                                                    QT_TR_NOOP("Priority"),
-                                                    QT_TR_NOOP("State"),
-                                                    QT_TR_NOOP("Attempts"),
-                                                    QT_TR_NOOP("Next in"),
-                                                    QT_TR_NOOP("Waited"),
-                                                    QT_TR_NOOP("Input tok (est.)"),
-                                                    QT_TR_NOOP("max_tokens"),
-                                                    QT_TR_NOOP("Latency"),
-                                                    QT_TR_NOOP("Error")};
+    static const char *const titles[ColumnCount] = {
+        QT_TR_NOOP("ID"),      QT_TR_NOOP("Priority"), QT_TR_NOOP("State"),        QT_TR_NOOP("Attempts"),
+        QT_TR_NOOP("Next in"), QT_TR_NOOP("Waited"),   QT_TR_NOOP("Input (est.)"), QT_TR_NOOP("max_tokens"),
+        QT_TR_NOOP("Latency"), QT_TR_NOOP("Error")};
     static const char *const tips[ColumnCount] = {
         QT_TR_NOOP("custom_id (batch) or req-<n>"),
         QT_TR_NOOP("Higher goes first"),

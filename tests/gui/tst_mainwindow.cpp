@@ -16,6 +16,7 @@
 #include "transport/messagesclient.h"
 
 #include <QAction>
+#include <QChart>
 #include <QCheckBox>
 #include <QDockWidget>
 #include <QDoubleSpinBox>
@@ -111,6 +112,7 @@ private Q_SLOTS:
     void demoLoadQueuesVariedRequestsAndFaults();
     void demoLoadFromEnvironment();
     void cooldownBannerCountsDownAfterA429();
+    void followsTheSystemPalette();
     void screenshot();
 };
 
@@ -404,6 +406,33 @@ void TestMainWindow::cooldownBannerCountsDownAfterA429()
     QTRY_VERIFY_WITH_TIMEOUT(!w.banner()->isCoolingDown() || w.banner()->cooldownText() != text, 3000);
     QTRY_VERIFY_WITH_TIMEOUT(!w.banner()->isCoolingDown(), 10000);
     QVERIFY(w.banner()->cooldownText().isEmpty());
+}
+
+// No palette or style of its own: a dark system palette gives dark charts and a dark queue.
+void TestMainWindow::followsTheSystemPalette()
+{
+    SteadyClock clock;
+    FakeTransport transport;
+    Dispatcher dispatcher(transport, clock);
+    MainWindow w(dispatcher, clock);
+    QCOMPARE(w.charts()->chart(ChartPanel::Chart::Throughput)->theme(), QChart::ChartThemeLight);
+    const QPalette light = QApplication::palette();
+    QPalette dark = light;
+    dark.setColor(QPalette::Window, QColor(0x24, 0x24, 0x24));
+    dark.setColor(QPalette::WindowText, QColor(0xee, 0xee, 0xee));
+    dark.setColor(QPalette::Base, QColor(0x1a, 0x1a, 0x1a));
+    dark.setColor(QPalette::Text, QColor(0xee, 0xee, 0xee));
+    QApplication::setPalette(dark);
+    QCoreApplication::processEvents();
+    for (auto c : {ChartPanel::Chart::Throughput, ChartPanel::Chart::Errors, ChartPanel::Chart::Utilisation,
+                   ChartPanel::Chart::Latency}) {
+        QCOMPARE(w.charts()->chart(c)->theme(), QChart::ChartThemeDark);
+        QCOMPARE(w.charts()->chart(c)->backgroundBrush().color(), QColor(0x1a, 0x1a, 0x1a));
+    }
+    QCOMPARE(w.queueView()->palette().color(QPalette::Base), QColor(0x1a, 0x1a, 0x1a));
+    QApplication::setPalette(light);
+    QCoreApplication::processEvents();
+    QCOMPARE(w.charts()->chart(ChartPanel::Chart::Throughput)->theme(), QChart::ChartThemeLight);
 }
 
 // Not an assertion: leaves a picture of the console under load for people to look at.
