@@ -302,7 +302,7 @@ void TestMainWindow::geometryRemembered()
     {
         MainWindow w(dispatcher, clock);
         w.show();
-        w.resize(1500, 960); // the default is 1440 x 900
+        w.resize(1500, 960); // not the default (1600 x 1000 or 94 % of the screen)
         closedAt = w.size();
         QVERIFY(w.close());
     }
