@@ -76,7 +76,8 @@ QString limitLabel(LimitId id)
     return {};
 }
 
-RateLimitOptions &rateOf(LimitOptions &o, LimitId id)
+// The options of one rate limit, const or not.
+template<class Options> auto &rateOf(Options &o, LimitId id)
 {
     return id == LimitId::Requests ? o.requests : id == LimitId::InputTokens ? o.inputTokens : o.outputTokens;
 }
@@ -434,8 +435,7 @@ void Dispatcher::applyLimits()
 bool Dispatcher::anyRateLimitKnown() const
 {
     for (LimitId id : kRateLimits)
-        if (rateOf(const_cast<LimitOptions &>(m_options.limits), id).perMinute > 0 ||
-            d->adopted[size_t(id)] > 0)
+        if (rateOf(m_options.limits, id).perMinute > 0 || d->adopted[size_t(id)] > 0)
             return true;
     return false;
 }
@@ -936,7 +936,7 @@ DispatcherStats Dispatcher::stats() const
         const LimitSet::RateSnapshot &r = snap.rate(id);
         const size_t i = size_t(id);
         g.enabled = r.enabled;
-        g.configured = rateOf(const_cast<LimitOptions &>(m_options.limits), id).perMinute;
+        g.configured = rateOf(m_options.limits, id).perMinute;
         g.perMinute = g.configured;
         if (d->adopted[i] > 0 && (g.configured <= 0 || d->adopted[i] < g.configured))
             g.perMinute = d->adopted[i];

@@ -139,6 +139,20 @@ RetryDecision RetryPolicy::decide(const FailureInfo &failure, const RetryContext
     RetryDecision d;
     d.verdict = RetryVerdict::Retry;
     d.reason = failure.kind;
+    // Debits one retry from the budget into `d`; false (and nothing debited) when the budget cannot pay.
+    auto pay = [&] {
+        const auto paid = budget.tryAcquire(failure.kind);
+        if (paid)
+            d.budgetSpent = *paid;
+        return paid.has_value();
+    };
+    auto budgetExhausted = [&] {
+        return giveUp(ErrorKind::BudgetExhausted,
+                      QStringLiteral("%1: retry budget exhausted (%2 tokens left, a retry costs %3)")
+                          .arg(describe(failure))
+                          .arg(budget.level())
+                          .arg(budget.costOf(failure.kind)));
+    };
 
     if (isRateLimit(failure)) {
         if (context.consecutiveRateLimits > m_options.maxRateLimitWaits)
@@ -147,16 +161,8 @@ RetryDecision RetryPolicy::decide(const FailureInfo &failure, const RetryContext
                               .arg(context.consecutiveRateLimits)
                               .arg(m_options.maxRateLimitWaits));
         d.countsAsAttempt = false;
-        if (context.rateLimitSpendsBudget) {
-            const auto paid = budget.tryAcquire(failure.kind);
-            if (!paid)
-                return giveUp(ErrorKind::BudgetExhausted,
-                              QStringLiteral("%1: retry budget exhausted (%2 tokens left, a retry costs %3)")
-                                  .arg(describe(failure))
-                                  .arg(budget.level())
-                                  .arg(budget.costOf(failure.kind)));
-            d.budgetSpent = *paid;
-        }
+        if (context.rateLimitSpendsBudget && !pay())
+            return budgetExhausted();
         d.text = QStringLiteral("%1: waiting (rate-limit wait %2 of %3, not an attempt)")
                      .arg(describe(failure))
                      .arg(context.consecutiveRateLimits)
@@ -170,14 +176,8 @@ RetryDecision RetryPolicy::decide(const FailureInfo &failure, const RetryContext
                                         .arg(context.attemptsMade)
                                         .arg(context.maxAttempts));
 
-    const auto paid = budget.tryAcquire(failure.kind);
-    if (!paid)
-        return giveUp(ErrorKind::BudgetExhausted,
-                      QStringLiteral("%1: retry budget exhausted (%2 tokens left, a retry costs %3)")
-                          .arg(describe(failure))
-                          .arg(budget.level())
-                          .arg(budget.costOf(failure.kind)));
-    d.budgetSpent = *paid;
+    if (!pay())
+        return budgetExhausted();
     d.text = QStringLiteral("%1: retrying (attempt %2 of %3 next)")
                  .arg(describe(failure))
                  .arg(context.attemptsMade + 1)
