@@ -8,9 +8,10 @@
 // rebuilt, so Sluice offers to restart.
 #include "gui.h"
 
-#include "batchio.h"
+#include "batchimport.h"
 #include "dispatcher.h"
 #include "keystore.h"
+#include "logmodel.h"
 #include "mainwindow.h"
 #include "settingsdialog.h"
 #include "simserver.h"
@@ -18,10 +19,8 @@
 
 #include <QApplication>
 #include <QEventLoop>
-#include <QFile>
 #include <QMessageBox>
 #include <QProcess>
-#include <QProgressDialog>
 #include <QTimer>
 
 #include <memory>
@@ -46,55 +45,6 @@ QString readStoredKey(int timeoutMs)
     store->read(KeyStore::apiKeyAccount());
     loop.exec();
     return key;
-}
-
-// Submits every request of a Message Batches JSONL file, with a progress dialog; malformed lines are recorded
-// as failed requests naming their line, as in headless mode.
-void importJsonl(QWidget *parent, Dispatcher &dispatcher, const QString &path)
-{
-    QFile file(path);
-    if (!file.open(QIODevice::ReadOnly)) {
-        QMessageBox::warning(parent, QObject::tr("Import JSONL"),
-                             QObject::tr("Cannot open %1: %2").arg(path, file.errorString()));
-        return;
-    }
-    const qint64 size = std::max<qint64>(1, file.size());
-    QProgressDialog progress(QObject::tr("Importing %1…").arg(path), QObject::tr("Stop"), 0, 1000, parent);
-    progress.setWindowModality(Qt::WindowModal);
-    progress.setMinimumDuration(300);
-    BatchReader reader;
-    int lineNumber = 0, submitted = 0, rejected = 0;
-    while (!file.atEnd() && !progress.wasCanceled()) {
-        QByteArray text = file.readLine();
-        if (text.endsWith('\n'))
-            text.chop(1);
-        const BatchReader::Parsed parsed = reader.parse(text, ++lineNumber);
-        if (parsed.kind == BatchReader::Kind::Request) {
-            const Dispatcher::SubmitResult r =
-                dispatcher.submit(parsed.request.params, parsed.request.priority, parsed.request.customId);
-            if (r.ok()) {
-                ++submitted;
-            } else {
-                dispatcher.recordRejected(parsed.request.customId,
-                                          QStringLiteral("line %1: %2").arg(lineNumber).arg(r.error));
-                ++rejected;
-            }
-        } else if (parsed.kind == BatchReader::Kind::Error) {
-            dispatcher.recordRejected(parsed.customId.toString(), parsed.error);
-            ++rejected;
-        }
-        if (lineNumber % 256 == 0) {
-            progress.setValue(int(1000 * file.pos() / size));
-            QCoreApplication::processEvents();
-        }
-    }
-    progress.setValue(1000);
-    QMessageBox::information(
-        parent, QObject::tr("Import JSONL"),
-        QObject::tr("%1: %2 requests queued, %3 lines rejected (see the queue's failed rows).")
-            .arg(path)
-            .arg(submitted)
-            .arg(rejected));
 }
 
 } // namespace
@@ -131,8 +81,14 @@ int runGui(int &argc, char **argv, const Config &config)
     MainWindow window(dispatcher, clock, simulator.get());
     window.setEndpoint(baseUrl);
 
-    QObject::connect(&window, &MainWindow::importRequested, &window,
-                     [&](const QString &path) { importJsonl(&window, dispatcher, path); });
+    QObject::connect(&window, &MainWindow::importRequested, &window, [&](const QString &path) {
+        const BatchImportResult r = importBatchFile(&window, dispatcher, path);
+        if (!r.error.isEmpty())
+            QMessageBox::warning(&window, QObject::tr("Import JSONL"), r.summary());
+        else
+            window.logModel()->append(QStringLiteral("info"),
+                                      QObject::tr("Imported %1: %2").arg(path, r.summary()));
+    });
     auto offerRestart = [&] {
         const auto answer = QMessageBox::question(
             &window, QStringLiteral("Sluice"),
