@@ -597,7 +597,9 @@ std::optional<TimePoint> Dispatcher::admitReady(TimePoint now)
             return std::nullopt;
         MessageRequest &m = req(head->id);
         const Cost cost = costOf(m);
-        const Admission a = d->limits.check(cost, now);
+        // Takes the cost when the verdict is Now: one admission decision per dispatch, not a check and a
+        // take.
+        const Admission a = d->limits.admit(cost, now);
         if (a.verdict == Verdict::Never) {
             d->queue.pop();
             m.queueWait += now - m.queuedSince;
@@ -615,11 +617,13 @@ std::optional<TimePoint> Dispatcher::admitReady(TimePoint now)
             continue;
         }
         if (a.verdict == Verdict::Now) {
-            if (!d->breaker.allowRequest(now))
+            if (!d->breaker.allowRequest(now)) {
+                undoAdmission(cost, now);
                 return std::nullopt;
+            }
             d->queue.pop();
             d->tickets[head->id] = head->ticket;
-            dispatch(m, cost, now);
+            startAttempt(m, cost, now);
             continue;
         }
         if (a.verdict == Verdict::WhenSlotFrees)
@@ -650,8 +654,7 @@ bool Dispatcher::backfill(const RequestQueue::Entry &head, const Cost &headCost,
             chosen = e;
             return false;
         }
-        d->limits.refund(cost, now);
-        d->limits.release();
+        undoAdmission(cost, now);
         return true;
     });
     if (!chosen)
@@ -670,12 +673,11 @@ Cost Dispatcher::costOf(const MessageRequest &m) const
     return Cost{1.0, m.estimatedInputTokens, double(m.maxTokens)};
 }
 
-void Dispatcher::dispatch(MessageRequest &m, const Cost &cost, TimePoint now)
+// Gives back an admission that was taken but not used: exact, since nothing passed in between.
+void Dispatcher::undoAdmission(const Cost &cost, TimePoint now)
 {
-    const bool admitted = d->limits.tryAdmit(cost, now);
-    Q_ASSERT(admitted);
-    Q_UNUSED(admitted);
-    startAttempt(m, cost, now);
+    d->limits.refund(cost, now);
+    d->limits.release();
 }
 
 // The limits have been taken for `m`: send it.

@@ -167,7 +167,7 @@ private:
     void schedulePump();
     std::optional<TimePoint> admitReady(TimePoint now);
     bool backfill(const RequestQueue::Entry &head, const Cost &headCost, Duration headWait, TimePoint now);
-    void dispatch(MessageRequest &m, const Cost &cost, TimePoint now);
+    void undoAdmission(const Cost &cost, TimePoint now);
     void startAttempt(MessageRequest &m, const Cost &cost, TimePoint now);
     void onTextDelta(AttemptId attemptId, const QString &text);
     void onAttemptFinished(AttemptId attemptId, const AttemptOutcome &outcome);
