@@ -137,7 +137,8 @@ struct Dispatcher::Impl
         RequestId request = 0;
         Cost reserved;
         TimePoint started{};
-        TimePoint deadline{};
+        TimePoint deadline{};   // moves on with every streamed piece: the timeout is for silence
+        bool answering = false; // a 200 and streamed text have arrived
     };
 
     LimitSet limits;
@@ -539,9 +540,11 @@ void Dispatcher::pump()
     for (AttemptId attemptId : late) {
         AttemptOutcome timeout;
         timeout.kind = ErrorKind::Timeout;
+        // A stream that went silent after its 200 was generating: handleOutcome keeps its output reserved.
+        timeout.httpStatus = d->attempts.at(attemptId).answering ? 200 : 0;
         timeout.errorType = QStringLiteral("timeout");
         timeout.errorMessage =
-            tr("no answer within %1 s (request_timeout)").arg(toSeconds(m_options.requestTimeout));
+            tr("nothing for %1 s (request_timeout)").arg(toSeconds(m_options.requestTimeout));
         m_transport.cancel(attemptId);
         handleOutcome(attemptId, timeout, now);
     }
@@ -704,6 +707,9 @@ void Dispatcher::onTextDelta(AttemptId attemptId, const QString &text)
     const auto it = d->attempts.find(attemptId);
     if (it == d->attempts.end())
         return;
+    // A stream that keeps talking lives on, as the transport's inactivity timer lets it.
+    it->second.deadline = m_clock.now() + m_options.requestTimeout;
+    it->second.answering = true;
     MessageRequest &m = req(it->second.request);
     m.streamedText += text;
     Q_EMIT textDelta(m.id, text);
@@ -777,11 +783,18 @@ void Dispatcher::handleOutcome(AttemptId attemptId, const AttemptOutcome &outcom
         observeServerLimits(outcome.rateLimits, now, Cost{0, 0, 0});
         startCooldown(outcome, now);
     } else {
-        // The server admitted it (or we cannot know): requests and input tokens stay spent. Output: an error
-        // status before any answer means nothing was generated; an answer that broke after a 200 (a truncated
-        // body, an error event mid-stream) or no answer at all (a reset, a timeout) may have been generated
-        // and charged in full, so the reservation stands: never believe the bucket fuller than it may be.
-        const bool nothingGenerated = outcome.httpStatus >= 400 && !outcome.errorInStream;
+        // The server admitted it (or we cannot know): requests and input tokens stay spent. Output is what
+        // was generated, and the API corrects its max_tokens estimate to that at the end of a request:
+        // - an error status before any answer (500, 529): nothing was generated;
+        // - no response at all (reset, refused, timed out before the status line): the request was never
+        //   admitted or ended with our connection, and nothing of it reached us. We settle to 0 rather than
+        //   keep max_tokens held: keeping it costs max_tokens of capacity on every such fault, while in the
+        //   rarer case that the server did charge it, its next -remaining header lowers our level and at
+        //   worst one 429 (refunded, with a cooldown) corrects the rest;
+        // - an answer that broke after a 200 (a truncated body, an error event or a stall mid-stream) was
+        //   generated, at least in part, and may be charged in full: the reservation stands.
+        const bool nothingGenerated =
+            outcome.httpStatus == 0 || (outcome.httpStatus >= 400 && !outcome.errorInStream);
         const Cost charged{1.0, reserved.inputTokens, nothingGenerated ? 0.0 : reserved.outputTokens};
         endAttempt(attemptId, now, charged);
         if (outcome.httpStatus > 0)

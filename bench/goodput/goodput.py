@@ -65,6 +65,10 @@ class Scenario:
         return {"requests": "--rpm", "input_tokens": "--input-tpm", "output_tokens": "--output-tpm"}[self.binding]
 
 
+# The fault scenarios' config: stalls end at a 3 s request timeout, and 8 retries (9 attempts) because with 22 %
+# of attempts failing, 5 attempts would lose one request in about 2,000 (0.22^5), 9 attempts one in a million.
+FAULT_CONFIG = {"transport": {"request_timeout_ms": 3000}, "backoff": {"max_attempts": 9}}
+
 SCENARIOS = [
     Scenario("request-bound", 400, "requests", 1200),
     Scenario("input-token-bound", 120, "input_tokens", 60000, input_tokens=260, spread=10),
@@ -75,13 +79,13 @@ SCENARIOS = [
     Scenario("fault-mix", 400, "requests", 1200,
              sim_args=["--p500", "0.10", "--p529", "0.05", "--p-reset", "0.05", "--p-stall", "0.01",
                        "--p-malformed", "0.01"],
-             sluice_config={"transport": {"request_timeout_ms": 3000}}),
+             sluice_config=FAULT_CONFIG),
     # The same faults where output tokens bind: a failed attempt produces nothing, so (as at the API, where
     # output is settled to what was produced) it costs the binding limit only while its reservation is held.
     Scenario("fault-mix-output", 120, "output_tokens", 24000, max_tokens=100,
              sim_args=["--output-tokens", "100", "--p500", "0.10", "--p529", "0.05", "--p-reset", "0.05",
                        "--p-stall", "0.01", "--p-malformed", "0.01"],
-             sluice_config={"transport": {"request_timeout_ms": 3000}}),
+             sluice_config=FAULT_CONFIG),
 ]
 
 

@@ -530,7 +530,10 @@ private Q_SLOTS:
         QTest::addRow("truncated 200 body: may be charged")
             << 200 << int(ErrorKind::Malformed) << false << 0.0;
         QTest::addRow("error event mid-stream") << 529 << int(ErrorKind::Overloaded) << true << 0.0;
-        QTest::addRow("reset, no answer") << 0 << int(ErrorKind::Network) << false << 0.0;
+        QTest::addRow("reset before any answer: nothing received")
+            << 0 << int(ErrorKind::Network) << false << 100.0;
+        QTest::addRow("timeout before any answer") << 0 << int(ErrorKind::Timeout) << false << 100.0;
+        QTest::addRow("stall after the 200 head") << 200 << int(ErrorKind::Timeout) << false << 0.0;
     }
     void failedAttemptsSettleOutputByWhatMayHaveBeenGenerated()
     {
@@ -634,6 +637,38 @@ private Q_SLOTS:
         clock.advance(500ms);
         dispatcher.pump();
         QCOMPARE(transport.sent.size(), size_t(2));
+    }
+
+    // The timeout is for silence: a stream that keeps talking outlives it; one that goes quiet after its 200
+    // ends as a timeout that keeps its output reserved (it was generating), unlike a silent attempt.
+    void streamingPushesTheDeadlineAndAQuietStreamKeepsItsOutput()
+    {
+        ManualClock clock;
+        FakeTransport transport;
+        DispatchOptions o = bare();
+        o.requestTimeout = 5s;
+        o.limits.outputTokens.perMinute = 100; // with a 60 s burst: capacity 100, refilled 100 per minute
+        o.limits.burstSeconds = 60;
+        Dispatcher dispatcher(transport, clock, o);
+        const RequestId id = dispatcher.submit(body(100)).id;
+        dispatcher.pump();
+        QCOMPARE(transport.sent.size(), size_t(1));
+        const AttemptId attempt = transport.sent[0].id;
+        clock.advance(4s);
+        Q_EMIT transport.textDelta(attempt, QStringLiteral("Hel"));
+        dispatcher.pump();
+        QCOMPARE(ms(*dispatcher.nextWakeup() - clock.now()), 5000.0);
+        clock.advance(4s); // 8 s after the start: past the first deadline, within the moved one
+        dispatcher.pump();
+        QCOMPARE(dispatcher.request(id)->state, RequestState::InFlight);
+        QVERIFY(transport.cancelled.isEmpty());
+        clock.advance(1s);
+        const double refilledSinceStart = 100.0 * 9 / 60; // 9 s at 100 tokens per minute
+        dispatcher.pump();
+        QCOMPARE(transport.cancelled, QList<AttemptId>{attempt});
+        QCOMPARE(dispatcher.request(id)->outcome.kind, ErrorKind::Timeout);
+        QCOMPARE(dispatcher.request(id)->outcome.httpStatus, 200);
+        QCOMPARE(dispatcher.stats().outputTokens.level, refilledSinceStart);
     }
 
     void notRetryableFailsAtOnce()
