@@ -57,6 +57,9 @@ struct AttemptOutcome
     QString errorMessage; // human-readable; never contains the API key
     bool errorInStream =
         false; // the error came as an SSE `error` event after a 200 (httpStatus is the equivalent)
+    // No byte of the request left this machine (refused locally, could not connect, TLS failure, cancelled
+    // or timed out before sending): the server cannot have admitted or billed it. False when it may have.
+    bool notSent = false;
     ServerRetryHint retry;
     RateLimitHeaders rateLimits;
 

@@ -1,5 +1,6 @@
 #include "messagesclient.h"
 
+#include "transport/httpclient.h"
 #include "transport/sseparser.h"
 
 #include <QHostAddress>
@@ -7,16 +8,7 @@
 #include <QJsonDocument>
 #include <QJsonParseError>
 #include <QMetaObject>
-#include <QNetworkAccessManager>
-#include <QNetworkReply>
-#include <QNetworkRequest>
 #include <QTimer>
-
-#if QT_CONFIG(ssl)
-#include <QSslConfiguration>
-#include <QSslError>
-#include <QSslSocket>
-#endif
 
 #include <algorithm>
 #include <limits>
@@ -70,7 +62,9 @@ struct MessagesClient::Attempt
     bool timedOut = false;
     bool overflowed = false;                // the reply body passed kMaxResponseBytes
     std::optional<AttemptOutcome> resolved; // decided without a reply to read; delivered from the event loop
-    QNetworkReply *reply = nullptr;
+    HttpExchange *exchange = nullptr;
+    HttpExchange::Error failure = HttpExchange::Error::None; // how the exchange failed, if it did
+    QString failureMessage;
     QTimer *timer = nullptr;
     QByteArray body; // a non-streamed reply body, as it arrives
     SseParser parser;
@@ -80,16 +74,12 @@ struct MessagesClient::Attempt
 MessagesClient::MessagesClient(const QUrl &baseUrl, const QString &apiKey, const TransportOptions &options,
                                const Clock &clock, QObject *parent)
     : Transport(parent)
-    , m_nam(new QNetworkAccessManager(this))
+    , m_http(new HttpClient(HttpClientOptions{}, this))
     , m_baseUrl(baseUrl)
     , m_apiKey(apiKey.toUtf8())
     , m_options(options)
     , m_clock(clock)
-{
-    // Redirects could carry the x-api-key header to another host; the API never redirects, so neither do we.
-    m_nam->setRedirectPolicy(QNetworkRequest::ManualRedirectPolicy);
-    m_nam->setAutoDeleteReplies(false);
-}
+{}
 
 MessagesClient::~MessagesClient()
 {
@@ -166,40 +156,35 @@ AttemptId MessagesClient::start(const QJsonObject &body, bool counting)
     }
 
     const QUrl url = endpoint(m_baseUrl, counting ? QString(kCountTokensPath) : QString(kMessagesPath));
-    QNetworkRequest request(url);
-    request.setHeader(QNetworkRequest::ContentTypeHeader, QByteArrayLiteral("application/json"));
-    request.setHeader(QNetworkRequest::UserAgentHeader, QByteArrayLiteral("sluice/" SLUICE_VERSION));
-    request.setRawHeader("x-api-key", m_apiKey);
-    request.setRawHeader("anthropic-version", "2023-06-01");
-    request.setRawHeader("accept", a.streamRequested ? "text/event-stream" : "application/json");
-    request.setAttribute(QNetworkRequest::RedirectPolicyAttribute, QNetworkRequest::ManualRedirectPolicy);
-#if QT_CONFIG(ssl)
-    if (url.scheme().compare(QLatin1String("https"), Qt::CaseInsensitive) == 0) {
-        QSslConfiguration tls = request.sslConfiguration();
-        tls.setPeerVerifyMode(QSslSocket::VerifyPeer); // explicit: the certificate is always checked
-        request.setSslConfiguration(tls);
-    }
-#endif
+    // HttpClient follows no redirect (they could carry x-api-key elsewhere), verifies every certificate and
+    // never sends the request a second time by itself.
+    const RawHeaders headers{
+        {"content-type", "application/json"},
+        {"user-agent", "sluice/" SLUICE_VERSION},
+        {"x-api-key", m_apiKey},
+        {"anthropic-version", "2023-06-01"},
+        {"accept", a.streamRequested ? "text/event-stream" : "application/json"},
+        {"accept-encoding",
+         "identity"}, // no compressed bodies: we would have to decode them, and streams flow better
+    };
     qCDebug(lcTransport).noquote() << "attempt" << id << "POST"
                                    << scrub(url.toDisplayString(QUrl::RemoveUserInfo))
                                    << (a.streamRequested ? "(stream)" : "") << payload.size() << "bytes";
 
-    QNetworkReply *reply = m_nam->post(request, payload);
-    a.reply = reply;
-    connect(reply, &QNetworkReply::metaDataChanged, this, [this, id] { onMetaData(id); });
-    connect(reply, &QNetworkReply::readyRead, this, [this, id] { onReadyRead(id); });
-    connect(reply, &QNetworkReply::finished, this, [this, id] { onReplyFinished(id); });
-    connect(reply, &QNetworkReply::uploadProgress, this, [this, id] {
+    HttpExchange *exchange = m_http->post(url, headers, payload);
+    a.exchange = exchange;
+    connect(exchange, &HttpExchange::headReceived, this, [this, id] { onHead(id); });
+    connect(exchange, &HttpExchange::dataReceived, this,
+            [this, id](const QByteArray &data) { onData(id, data); });
+    connect(exchange, &HttpExchange::finished, this, [this, id] { onExchangeEnded(id); });
+    connect(exchange, &HttpExchange::failed, this,
+            [this, id](HttpExchange::Error error, const QString &message) {
+                onExchangeFailed(id, error, message);
+            });
+    connect(exchange, &HttpExchange::uploadProgress, this, [this, id] {
         if (Attempt *p = find(id); p && p->timer)
             p->timer->start();
     });
-#if QT_CONFIG(ssl)
-    connect(reply, &QNetworkReply::sslErrors, this, [id](const QList<QSslError> &errors) {
-        // Never ignored: the handshake fails and the attempt ends as a network error.
-        for (const QSslError &e : errors)
-            qCWarning(lcTransport) << "attempt" << id << "TLS error:" << e.errorString();
-    });
-#endif
 
     const qint64 timeoutMs = std::chrono::ceil<std::chrono::milliseconds>(m_options.requestTimeout).count();
     if (timeoutMs > 0) {
@@ -217,8 +202,10 @@ void MessagesClient::cancel(AttemptId id)
     Attempt *a = find(id);
     if (!a || a->resolved)
         return;
+    const bool sent = a->exchange && a->exchange->bytesWritten() > 0;
     release(*a);
     AttemptOutcome o;
+    o.notSent = !sent;
     o.kind = ErrorKind::Cancelled;
     o.errorType = QStringLiteral("cancelled");
     o.errorMessage = QStringLiteral("cancelled before the response was complete");
@@ -231,6 +218,7 @@ void MessagesClient::refuse(Attempt &a, ErrorKind kind, const QString &type, con
 {
     AttemptOutcome o;
     o.kind = kind;
+    o.notSent = true;
     o.errorType = type;
     o.errorMessage = scrub(message);
     a.resolved = o;
@@ -245,25 +233,28 @@ MessagesClient::Attempt *MessagesClient::find(AttemptId id)
     return it == m_attempts.end() ? nullptr : it->second.get();
 }
 
-void MessagesClient::onMetaData(AttemptId id)
+void MessagesClient::onHead(AttemptId id)
 {
     Attempt *a = find(id);
-    if (!a || !a->reply || !a->streamRequested)
-        return;
-    const int status = a->reply->attribute(QNetworkRequest::HttpStatusCodeAttribute).toInt();
-    const QByteArray type = a->reply->header(QNetworkRequest::ContentTypeHeader).toByteArray().toLower();
-    // A 2xx to a streamed request is an event stream, unless the server plainly answered with JSON instead.
-    a->sse = status >= 200 && status <= 299 && !type.startsWith("application/json");
-}
-
-void MessagesClient::onReadyRead(AttemptId id)
-{
-    Attempt *a = find(id);
-    if (!a || !a->reply || a->resolved)
+    if (!a || !a->exchange || a->resolved)
         return;
     if (a->timer)
         a->timer->start();
-    const QByteArray chunk = a->reply->readAll();
+    if (!a->streamRequested)
+        return;
+    const HttpResponseHead &head = a->exchange->head();
+    const QByteArray type = head.header("content-type").value_or(QByteArray()).toLower();
+    // A 2xx to a streamed request is an event stream, unless the server plainly answered with JSON instead.
+    a->sse = head.status >= 200 && head.status <= 299 && !type.startsWith("application/json");
+}
+
+void MessagesClient::onData(AttemptId id, const QByteArray &chunk)
+{
+    Attempt *a = find(id);
+    if (!a || !a->exchange || a->resolved)
+        return;
+    if (a->timer)
+        a->timer->start();
     if (!a->sse) {
         if (a->body.size() + chunk.size() > kMaxResponseBytes) {
             a->overflowed = true;
@@ -295,29 +286,44 @@ void MessagesClient::onReadyRead(AttemptId id)
 void MessagesClient::onTimeout(AttemptId id)
 {
     Attempt *a = find(id);
-    if (!a || !a->reply || a->resolved)
+    if (!a || !a->exchange || a->resolved)
         return;
     a->timedOut = true;
     finishAttempt(id, outcomeOf(*a));
 }
 
-void MessagesClient::onReplyFinished(AttemptId id)
+void MessagesClient::onExchangeEnded(AttemptId id)
 {
-    onReadyRead(id); // whatever is still buffered
     Attempt *a = find(id);
-    if (!a || !a->reply || a->resolved)
+    if (!a || !a->exchange || a->resolved)
         return;
+    finishAttempt(id, outcomeOf(*a));
+}
+
+void MessagesClient::onExchangeFailed(AttemptId id, HttpExchange::Error error, const QString &message)
+{
+    Attempt *a = find(id);
+    if (!a || !a->exchange || a->resolved)
+        return;
+#if QT_CONFIG(ssl)
+    // Never ignored: the handshake failed and the attempt ends as a network error.
+    for (const QSslError &e : a->exchange->sslErrors())
+        qCWarning(lcTransport) << "attempt" << id << "TLS error:" << e.errorString();
+#endif
+    a->failure = error;
+    a->failureMessage = message;
     finishAttempt(id, outcomeOf(*a));
 }
 
 AttemptOutcome MessagesClient::outcomeOf(Attempt &a)
 {
     AttemptOutcome o;
-    QNetworkReply *r = a.reply;
-    const QVariant status = r->attribute(QNetworkRequest::HttpStatusCodeAttribute);
-    if (status.isValid()) {
-        o.httpStatus = status.toInt();
-        const RawHeaders headers = r->rawHeaderPairs();
+    const HttpExchange *x = a.exchange;
+    const bool hasStatus = x->hasHead();
+    o.notSent = x->bytesWritten() == 0;
+    if (hasStatus) {
+        o.httpStatus = x->head().status;
+        const RawHeaders &headers = x->head().headers;
         o.requestId = QString::fromLatin1(findHeader(headers, "request-id").value_or(QByteArray()));
         o.rateLimits = RateLimitHeaders::parse(headers);
         o.retry = ServerRetryHint::parse(headers, m_clock.wallTime(m_clock.now()));
@@ -337,19 +343,21 @@ AttemptOutcome MessagesClient::outcomeOf(Attempt &a)
     } else if (a.overflowed || a.parser.overflowed()) {
         failWith(ErrorKind::Malformed, QStringLiteral("malformed_response"),
                  QStringLiteral("the response is larger than %1 MiB").arg(kMaxResponseBytes / (1024 * 1024)));
-    } else if (!status.isValid()) {
-        failWith(ErrorKind::Network, QStringLiteral("network_error"), r->errorString());
+    } else if (!hasStatus) {
+        // Nothing, or no complete head, came back. For a reset after the request was written the message
+        // says so ("no response: ... it may or may not have processed the request"): it was not sent again.
+        failWith(ErrorKind::Network, QStringLiteral("network_error"),
+                 a.failureMessage.isEmpty() ? QStringLiteral("no response") : a.failureMessage);
     } else if (success) {
-        // Network-layer errors (codes 1-99): the connection broke after the status line.
-        const bool cut =
-            r->error() != QNetworkReply::NoError && r->error() < QNetworkReply::ProxyConnectionRefusedError;
+        // The connection broke, or the framing went wrong, after the status line.
+        const bool cut = a.failure != HttpExchange::Error::None;
         if (a.sse) {
             a.parser.finish();
             if (a.assembler.state() == StreamAssembler::State::Open) {
-                // Cut off before message_stop. Qt 6.4 does not always report a reset chunked body as an
-                // error, so a stream that merely stops counts as a broken connection too (retryable).
+                // Cut off before message_stop: a broken chunked body is an error of the exchange, while a
+                // close-delimited stream merely stops; both are a broken connection (retryable).
                 failWith(ErrorKind::Network, QStringLiteral("network_error"),
-                         cut ? QStringLiteral("the connection broke mid-stream: ") + r->errorString()
+                         cut ? QStringLiteral("the connection broke mid-stream: ") + a.failureMessage
                              : QStringLiteral(
                                    "the stream ended before message_stop (the connection closed early)"));
             } else {
@@ -381,7 +389,7 @@ AttemptOutcome MessagesClient::outcomeOf(Attempt &a)
         } else if (cut) {
             failWith(ErrorKind::Network, QStringLiteral("network_error"),
                      QStringLiteral("the connection broke before the response was complete: ") +
-                         r->errorString());
+                         a.failureMessage);
         } else {
             QJsonParseError err{};
             const QJsonDocument doc = QJsonDocument::fromJson(a.body, &err);
@@ -417,7 +425,7 @@ AttemptOutcome MessagesClient::outcomeOf(Attempt &a)
         if (o.requestId.isEmpty())
             o.requestId = obj.value(QLatin1String("request_id")).toString();
         if (o.errorMessage.isEmpty()) {
-            const QString reason = r->attribute(QNetworkRequest::HttpReasonPhraseAttribute).toString();
+            const QString reason = QString::fromLatin1(x->head().reason);
             QString snippet = QString::fromUtf8(a.body.left(4 * kBodySnippetChars)).simplified();
             if (snippet.size() > kBodySnippetChars)
                 snippet = snippet.left(kBodySnippetChars) + QStringLiteral("...");
@@ -448,12 +456,11 @@ QString MessagesClient::scrub(QString s) const
 
 void MessagesClient::release(Attempt &a)
 {
-    if (a.reply) {
-        disconnect(a.reply, nullptr, this, nullptr);
-        if (a.reply->isRunning())
-            a.reply->abort();
-        a.reply->deleteLater();
-        a.reply = nullptr;
+    if (a.exchange) {
+        disconnect(a.exchange, nullptr, this, nullptr);
+        a.exchange->abort();       // no-op when it has ended; otherwise its connection goes with it
+        a.exchange->deleteLater(); // we may be inside one of its signals
+        a.exchange = nullptr;
     }
     if (a.timer) {
         a.timer->stop();

@@ -126,6 +126,7 @@ private slots:
         QVERIFY(!o.ok());
         QCOMPARE(o.httpStatus, 0);
         QCOMPARE(o.errorType, QStringLiteral("insecure_endpoint"));
+        QVERIFY(o.notSent);
         QVERIFY2(o.errorMessage.startsWith(QStringLiteral("refusing to send the API key over plain http")),
                  qPrintable(o.errorMessage));
         QCOMPARE(client.inFlight(), 0);
@@ -164,6 +165,27 @@ private slots:
         QCOMPARE(o.kind, ErrorKind::TooLarge);
         QCOMPARE(o.errorType, QStringLiteral("request_too_large"));
         QVERIFY(o.errorMessage.contains(QStringLiteral("at most 32000000")));
+        QVERIFY(o.notSent);
+    }
+
+    void cancelBeforeAnythingWasSent()
+    {
+        ManualClock clock;
+        // Loopback, and cancelled before the event loop could even start connecting: nothing goes anywhere.
+        MessagesClient client(QUrl(QStringLiteral("http://127.0.0.1:9")), kKey, TransportOptions{}, clock);
+        QSignalSpy finished(&client, &Transport::finished);
+        const AttemptId id = client.send(QJsonObject{{"model", "m"}, {"max_tokens", 8}});
+        QCOMPARE(client.inFlight(), 1);
+        client.cancel(id);
+        QCOMPARE(finished.size(), 0); // never from inside cancel()
+        QCoreApplication::sendPostedEvents();
+        QCOMPARE(finished.size(), 1);
+        const AttemptOutcome o = outcomeAt(finished, 0);
+        QCOMPARE(o.kind, ErrorKind::Cancelled);
+        QCOMPARE(o.httpStatus, 0);
+        QVERIFY(o.notSent);
+        QCOMPARE(client.inFlight(), 0);
+        QCOMPARE(client.httpClient()->connectionsOpened(), 0);
     }
 
     void countTokensHasItsOwnSignal()
