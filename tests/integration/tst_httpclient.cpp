@@ -5,6 +5,7 @@
 #include "transport/httpclient.h"
 
 #include <QFile>
+#include <QNetworkProxy>
 #include <QSignalSpy>
 #include <QSslCertificate>
 #include <QSslConfiguration>
@@ -662,6 +663,44 @@ private slots:
         QCOMPARE(rec->message,
                  QStringLiteral("could not connect to 127.0.0.1:%1: Connection refused").arg(port));
         QCOMPARE(x->bytesWritten(), 0);
+    }
+
+    // ---- Proxies ------------------------------------------------------------------------------------------
+    void httpsGoesThroughTheApplicationProxyAndHttpDoesNot()
+    {
+        // A stand-in for an HTTP proxy: records what it is asked and refuses.
+        ScriptServer proxy;
+        QVERIFY(proxy.listen());
+        QByteArray asked;
+        proxy.onBytes = [&](QTcpSocket *s, const QByteArray &buffered) {
+            if (!buffered.contains("\r\n\r\n"))
+                return;
+            asked = buffered.left(buffered.indexOf("\r\n"));
+            s->write("HTTP/1.1 403 Forbidden\r\nContent-Length: 0\r\n\r\n");
+            s->disconnectFromHost();
+        };
+        ScriptServer direct;
+        QVERIFY(direct.listen());
+        direct.onRequest = [&](QTcpSocket *s, const ScriptServer::Request &) { s->write(ok("direct")); };
+
+        QNetworkProxy::setApplicationProxy(QNetworkProxy(
+            QNetworkProxy::HttpProxy, QStringLiteral("127.0.0.1"), proxy.server()->serverPort()));
+        auto restore = qScopeGuard([] { QNetworkProxy::setApplicationProxy(QNetworkProxy::DefaultProxy); });
+        HttpClient client;
+
+        const QUrl target(QStringLiteral("https://api.example.test:8443/v1/messages"));
+        const auto viaProxy = watch(client.post(target, kHeaders, "secret body"));
+        QTRY_VERIFY_WITH_TIMEOUT(viaProxy->ended(), kWaitMs);
+        QCOMPARE(asked, QByteArray("CONNECT api.example.test:8443 HTTP/1.1")); // a tunnel, named by host
+        QCOMPARE(viaProxy->error, HttpExchange::Error::NotSent);
+        QVERIFY2(viaProxy->message.startsWith(QStringLiteral("could not connect to api.example.test:8443: ")),
+                 qPrintable(viaProxy->message));
+
+        const auto plain = watch(client.post(direct.url(), kHeaders, "x")); // loopback http: never proxied
+        QTRY_VERIFY_WITH_TIMEOUT(plain->ended(), kWaitMs);
+        QVERIFY2(plain->finished, qPrintable(plain->message));
+        QCOMPARE(plain->body(), QByteArray("direct"));
+        QCOMPARE(proxy.connections, 1);
     }
 
     // ---- TLS ----------------------------------------------------------------------------------------------
