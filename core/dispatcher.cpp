@@ -783,7 +783,9 @@ void Dispatcher::handleOutcome(AttemptId attemptId, const AttemptOutcome &outcom
         observeServerLimits(outcome.rateLimits, now, Cost{0, 0, 0});
         startCooldown(outcome, now);
     } else {
-        // The server admitted it (or we cannot know): requests and input tokens stay spent. Output is what
+        // Nothing of it left this machine (could not connect, TLS failure, refused locally): the server never
+        // saw it, so everything goes back. Otherwise the server admitted it (or we cannot know): requests
+        // and input tokens stay spent. Output is what
         // was generated, and the API corrects its max_tokens estimate to that at the end of a request:
         // - an error status before any answer (500, 529): nothing was generated;
         // - no response at all (reset, refused, timed out before the status line): the request was never
@@ -795,7 +797,9 @@ void Dispatcher::handleOutcome(AttemptId attemptId, const AttemptOutcome &outcom
         //   generated, at least in part, and may be charged in full: the reservation stands.
         const bool nothingGenerated =
             outcome.httpStatus == 0 || (outcome.httpStatus >= 400 && !outcome.errorInStream);
-        const Cost charged{1.0, reserved.inputTokens, nothingGenerated ? 0.0 : reserved.outputTokens};
+        const Cost charged =
+            outcome.notSent ? Cost{0, 0, 0}
+                            : Cost{1.0, reserved.inputTokens, nothingGenerated ? 0.0 : reserved.outputTokens};
         endAttempt(attemptId, now, charged);
         if (outcome.httpStatus > 0)
             observeServerLimits(outcome.rateLimits, now, charged);

@@ -556,6 +556,38 @@ private Q_SLOTS:
         QCOMPARE(dispatcher.stats().outputTokens.level, outputLevel);
     }
 
+    // An attempt that never left the machine (connection refused) costs nothing at the server: every limit
+    // gets its reservation back; one that went out and got no answer keeps its request and input spent.
+    void attemptNeverSentIsRefundedInFull_data()
+    {
+        QTest::addColumn<bool>("notSent");
+        QTest::addColumn<double>("requestLevel");
+        QTest::addColumn<double>("inputLevel");
+        QTest::addRow("connection refused: nothing sent") << true << 1.0 << 100.0;
+        QTest::addRow("reset after sending: may have been admitted")
+            << false << 0.0 << 90.0; // the estimate: 10
+    }
+    void attemptNeverSentIsRefundedInFull()
+    {
+        QFETCH(bool, notSent);
+        QFETCH(double, requestLevel);
+        QFETCH(double, inputLevel);
+        ManualClock clock;
+        FakeTransport transport;
+        DispatchOptions o = bare();
+        o.limits.requests.perMinute = 60;      // capacity 1
+        o.limits.inputTokens.perMinute = 6000; // capacity 100
+        Dispatcher dispatcher(transport, clock, o);
+        dispatcher.submit(body(100, QStringLiteral("Hello, world")));
+        dispatcher.pump();
+        QCOMPARE(dispatcher.stats().requests.level, 0.0);
+        AttemptOutcome f = failure(0);
+        f.notSent = notSent;
+        transport.finish(transport.sent[0].id, f);
+        QCOMPARE(dispatcher.stats().requests.level, requestLevel);
+        QCOMPARE(dispatcher.stats().inputTokens.level, inputLevel);
+    }
+
     void serverRetryAfterWinsOverBackoff()
     {
         ManualClock clock;
