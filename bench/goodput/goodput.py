@@ -17,8 +17,9 @@ from the result lines' "sluice" metadata and the simulator's GET /stats:
 
 Targets (issue 4): every request succeeds; configured: 0 x 429 and goodput >= 0.98; learned: goodput >= 0.95
 and 429s <= 1 % of N. A scenario with faults spends part of the rate on attempts that fail, so its goodput
-cannot reach 1 against an ideal that counts N requests: the table also shows the ceiling, N / attempts the
-server admitted (its rate went to those attempts), and goodput against an ideal over those attempts.
+cannot reach 1 against an ideal that counts only the work itself: the table also shows the ceiling, U / what
+the server charged on the binding limit (every admitted attempt for requests and input tokens, the output of
+truncated replies too for output tokens), and goodput (charged) against an ideal over what the server charged.
 
 Usage: goodput.py --sluice PATH --sim PATH [--only NAME ...] [--markdown] [--keep DIR]
 """
@@ -169,14 +170,18 @@ def run_one(sluice_path, sim_path, scenario, configured, work):
     actual = max((r["sluice"]["finished_ms"] for r in results), default=0) / 1000.0
     goodput = (ok / n) * ideal / actual if actual > 0 else 0.0
 
-    # Faults: the rate also paid for attempts that failed. The server admitted `admitted` attempts.
+    # Faults: the binding limit also paid for what failed attempts cost at the server (every admitted
+    # attempt for requests and input tokens; the output of a truncated reply for output tokens), which no
+    # scheduler can avoid. `charged` is what the server counted on the binding limit; the ceiling is
+    # units / charged, and goodput (charged) uses an ideal over `charged` instead of `units`.
     admitted = stats.get("admitted", n)
-    ceiling = min(1.0, n / admitted) if admitted else 1.0
-    if scenario.binding == "requests" and admitted > n:
-        ideal_attempts = (admitted - burst) / rate + mean_latency
-        goodput_attempts = (ok / n) * ideal_attempts / actual if actual > 0 else 0.0
-    else:
-        goodput_attempts = goodput
+    charged = {"requests": admitted,
+               "input_tokens": stats.get("input_tokens_admitted", units),
+               "output_tokens": stats.get("output_tokens_produced", units)}[scenario.binding]
+    charged = max(charged, units)
+    ceiling = min(1.0, units / charged) if charged else 1.0
+    ideal_charged = (charged - burst) / rate + mean_latency
+    goodput_charged = (ok / n) * ideal_charged / actual if actual > 0 else 0.0
 
     waits = [r["sluice"]["queue_wait_ms"] / 1000.0 for r in results]
     rate_limited = stats.get("rate_limited", {}).get("total", 0)
@@ -190,20 +195,20 @@ def run_one(sluice_path, sim_path, scenario, configured, work):
         "n": n, "ok": ok, "lost": n - ok, "rate_limited": rate_limited, "retries": attempts - len(results),
         "admitted": admitted, "faults": stats.get("faults", {}),
         "actual_s": actual, "wall_s": wall, "ideal_s": ideal, "mean_latency_s": mean_latency,
-        "goodput": goodput, "ceiling": ceiling, "goodput_vs_attempts": goodput_attempts,
+        "goodput": goodput, "ceiling": ceiling, "charged": charged, "goodput_charged": goodput_charged,
         "wait_p50_s": percentile(waits, 50), "wait_p99_s": percentile(waits, 99),
         "targets_met": met, "output": str(out), "stderr": str(log),
     }
 
 
 HEADER = ["scenario", "limits", "N", "ok", "lost", "429s", "retries", "makespan s", "ideal s", "goodput",
-          "ceiling", "goodput/attempts", "wait p50 s", "wait p99 s", "targets"]
+          "ceiling", "goodput (charged)", "wait p50 s", "wait p99 s", "targets"]
 
 
 def row(r):
     return [r["scenario"], r["limits"], str(r["n"]), str(r["ok"]), str(r["lost"]), str(r["rate_limited"]),
             str(r["retries"]), f"{r['actual_s']:.2f}", f"{r['ideal_s']:.2f}", f"{r['goodput']:.3f}",
-            f"{r['ceiling']:.3f}", f"{r['goodput_vs_attempts']:.3f}", f"{r['wait_p50_s']:.2f}",
+            f"{r['ceiling']:.3f}", f"{r['goodput_charged']:.3f}", f"{r['wait_p50_s']:.2f}",
             f"{r['wait_p99_s']:.2f}", "met" if r["targets_met"] else "MISSED"]
 
 
