@@ -257,9 +257,8 @@ bool HttpResponseParser::startBody()
         return true;
     }
     const QList<QByteArray> encodings = listElements(m_head.headerValues("transfer-encoding"));
-    const QList<QByteArray> lengths = listElements(m_head.headerValues("content-length"));
     if (!m_head.headerValues("transfer-encoding").isEmpty()) {
-        if (!lengths.isEmpty() || !m_head.headerValues("content-length").isEmpty()) {
+        if (!m_head.headerValues("content-length").isEmpty()) {
             fail(QStringLiteral("both Transfer-Encoding and Content-Length in one response"));
             return false;
         }
@@ -274,8 +273,14 @@ bool HttpResponseParser::startBody()
         return true;
     }
     if (!m_head.headerValues("content-length").isEmpty()) {
+        // Every element must be digits (RFC 9110: Content-Length = 1*DIGIT; a list of equal values is
+        // tolerated), so an empty one fails here rather than being skipped as listElements() would.
+        QList<QByteArray> elements;
+        for (const QByteArray &value : m_head.headerValues("content-length"))
+            for (const QByteArray &element : value.split(','))
+                elements << trimBlanks(element);
         std::optional<qint64> length;
-        for (const QByteArray &v : lengths) {
+        for (const QByteArray &v : elements) {
             const bool digits = !v.isEmpty() && v.size() <= kMaxLengthDigits &&
                                 std::all_of(v.begin(), v.end(), [](char c) { return c >= '0' && c <= '9'; });
             if (!digits) {
@@ -289,10 +294,7 @@ bool HttpResponseParser::startBody()
             }
             length = n;
         }
-        if (!length) {
-            fail(QStringLiteral("empty Content-Length"));
-            return false;
-        }
+        Q_ASSERT(length); // split() yields at least one element, and each was checked
         m_framing = Framing::Length;
         m_remaining = *length;
         m_state = m_remaining > 0 ? State::Body : State::Done;

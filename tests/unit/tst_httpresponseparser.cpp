@@ -167,6 +167,11 @@ private slots:
             "invalid Content-Length \"5x\"");
         bad("negative length", "HTTP/1.1 200 OK\r\nContent-Length: -1\r\n\r\n", false, 200,
             "invalid Content-Length \"-1\"");
+        bad("empty length beside a valid one",
+            "HTTP/1.1 200 OK\r\nContent-Length: \r\nContent-Length: 2\r\n\r\nok", false, 200,
+            "invalid Content-Length \"\"");
+        bad("empty element in a length list", "HTTP/1.1 200 OK\r\nContent-Length: ,2,\r\n\r\nok", false, 200,
+            "invalid Content-Length \"\"");
         bad("conflicting lengths", "HTTP/1.1 200 OK\r\nContent-Length: 5\r\nContent-Length: 6\r\n\r\nhello",
             false, 200, "conflicting Content-Length values 5 and 6");
         bad("both framings", "HTTP/1.1 200 OK\r\nContent-Length: 5\r\nTransfer-Encoding: chunked\r\n\r\n",
