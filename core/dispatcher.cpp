@@ -7,6 +7,7 @@
 #include <algorithm>
 #include <array>
 #include <cmath>
+#include <deque>
 #include <unordered_map>
 
 namespace sluice {
@@ -18,6 +19,12 @@ namespace {
 constexpr qsizetype kBackfillLookahead = 32;
 // Token -remaining headers are rounded to the nearest thousand: the true value is within ±500 of them.
 constexpr double kTokenRemainingSlack = 500;
+
+// When we hang up on a silent attempt (a timeout), the server frees its output reservation only once it sees
+// the connection go: an attempt sent on another, already open connection at that same moment can reach it
+// first and meet a 429. So the output comes back this much later: about a round trip and the server's
+// reaction, and never worth more than the refill time of the tokens it holds back.
+constexpr Duration kHangUpRefundDelay = std::chrono::milliseconds(500);
 
 constexpr std::array<LimitId, 3> kRateLimits{LimitId::Requests, LimitId::InputTokens, LimitId::OutputTokens};
 
@@ -153,6 +160,13 @@ struct Dispatcher::Impl
     std::unordered_map<RequestId, AttemptId> attemptOf; // request -> its attempt in flight
     std::unordered_map<RequestId, RequestQueue::Ticket> tickets;
     std::unordered_map<RequestId, double> budgetPaid; // what the request's retries took from the budget
+    // Output reservations of attempts we hung up on, given back at `at` (kHangUpRefundDelay); in time order.
+    struct DelayedRefund
+    {
+        TimePoint at;
+        double outputTokens = 0;
+    };
+    std::deque<DelayedRefund> delayedRefunds;
 
     std::optional<TimePoint> cooldownUntil;
     QString cooldownCause;
@@ -549,6 +563,15 @@ void Dispatcher::pump()
         handleOutcome(attemptId, timeout, now);
     }
 
+    while (!d->delayedRefunds.empty() && d->delayedRefunds.front().at <= now) {
+        const double amount = d->delayedRefunds.front().outputTokens;
+        d->delayedRefunds.pop_front();
+        d->limits.refund(Cost{0, 0, amount}, now);
+        d->used[size_t(LimitId::OutputTokens)].add(now, -amount);
+    }
+    if (!d->delayedRefunds.empty())
+        wakeAt(d->delayedRefunds.front().at);
+
     // Retries that have come due go back to the queue, ahead of newer work of their priority.
     for (RequestId id : d->queue.promoteDue(now)) {
         MessageRequest &m = req(id);
@@ -792,15 +815,22 @@ void Dispatcher::handleOutcome(AttemptId attemptId, const AttemptOutcome &outcom
         //   admitted or ended with our connection, and nothing of it reached us. We settle to 0 rather than
         //   keep max_tokens held: keeping it costs max_tokens of capacity on every such fault, while in the
         //   rarer case that the server did charge it, its next -remaining header lowers our level and at
-        //   worst one 429 (refunded, with a cooldown) corrects the rest;
+        //   worst one 429 (refunded, with a cooldown) corrects the rest. When it was us who hung up (a
+        //   timeout), that comes after kHangUpRefundDelay;
         // - an answer that broke after a 200 (a truncated body, an error event or a stall mid-stream) was
         //   generated, at least in part, and may be charged in full: the reservation stands.
         const bool nothingGenerated =
             outcome.httpStatus == 0 || (outcome.httpStatus >= 400 && !outcome.errorInStream);
+        // A timeout is us hanging up: the output of a silent attempt comes back a little later (see
+        // kHangUpRefundDelay), when the server has seen the connection go.
+        const bool hungUp = outcome.kind == ErrorKind::Timeout && outcome.httpStatus == 0 && !outcome.notSent;
+        const bool refundOutputNow = nothingGenerated && !hungUp;
         const Cost charged =
             outcome.notSent ? Cost{0, 0, 0}
-                            : Cost{1.0, reserved.inputTokens, nothingGenerated ? 0.0 : reserved.outputTokens};
+                            : Cost{1.0, reserved.inputTokens, refundOutputNow ? 0.0 : reserved.outputTokens};
         endAttempt(attemptId, now, charged);
+        if (hungUp && reserved.outputTokens > 0)
+            d->delayedRefunds.push_back({now + kHangUpRefundDelay, reserved.outputTokens});
         if (outcome.httpStatus > 0)
             observeServerLimits(outcome.rateLimits, now, charged);
         if (outcome.kind == ErrorKind::Timeout)

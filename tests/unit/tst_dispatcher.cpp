@@ -532,7 +532,6 @@ private Q_SLOTS:
         QTest::addRow("error event mid-stream") << 529 << int(ErrorKind::Overloaded) << true << 0.0;
         QTest::addRow("reset before any answer: nothing received")
             << 0 << int(ErrorKind::Network) << false << 100.0;
-        QTest::addRow("timeout before any answer") << 0 << int(ErrorKind::Timeout) << false << 100.0;
         QTest::addRow("stall after the 200 head") << 200 << int(ErrorKind::Timeout) << false << 0.0;
     }
     void failedAttemptsSettleOutputByWhatMayHaveBeenGenerated()
@@ -554,6 +553,35 @@ private Q_SLOTS:
         f.errorInStream = inStream;
         transport.finish(transport.sent[0].id, f);
         QCOMPARE(dispatcher.stats().outputTokens.level, outputLevel);
+    }
+
+    // A silent attempt we hang up on (a timeout) produced nothing, but the server frees its output only when
+    // it sees the connection go: the output comes back 500 ms later, not at once, so the next attempt cannot
+    // overtake the hang-up and meet a 429.
+    void hangUpGivesOutputBackAfterADelay()
+    {
+        ManualClock clock;
+        FakeTransport transport;
+        DispatchOptions o = bare();
+        o.limits.outputTokens.perMinute = 100; // with a 60 s burst: capacity 100, refilled 100 per minute
+        o.limits.burstSeconds = 60;
+        Dispatcher dispatcher(transport, clock, o);
+        dispatcher.submit(body(100));
+        dispatcher.submit(body(100));
+        dispatcher.pump();
+        QCOMPARE(transport.sent.size(), size_t(1));
+        AttemptOutcome t = failure(0);
+        t.kind = ErrorKind::Timeout;
+        transport.finish(transport.sent[0].id, t);
+        dispatcher.pump();
+        QCOMPARE(dispatcher.stats().outputTokens.level, 0.0);
+        QCOMPARE(transport.sent.size(), size_t(1));
+        QCOMPARE(ms(*dispatcher.nextWakeup() - clock.now()), 500.0);
+        clock.advance(500ms);
+        dispatcher.pump();
+        // 100 back (the bucket is full again) and at once spent on the next attempt.
+        QCOMPARE(transport.sent.size(), size_t(2));
+        QCOMPARE(dispatcher.stats().outputTokens.level, 0.0);
     }
 
     // An attempt that never left the machine (connection refused) costs nothing at the server: every limit
