@@ -807,22 +807,20 @@ void Dispatcher::handleOutcome(AttemptId attemptId, const AttemptOutcome &outcom
         startCooldown(outcome, now);
     } else {
         // Nothing of it left this machine (could not connect, TLS failure, refused locally): the server never
-        // saw it, so everything goes back. Otherwise the server admitted it (or we cannot know): requests
-        // and input tokens stay spent. Output is what
-        // was generated, and the API corrects its max_tokens estimate to that at the end of a request:
+        // saw it, so everything goes back. Otherwise the server admitted it (or we cannot know): requests and
+        // input tokens stay spent. Output is what was generated, as the API corrects its max_tokens estimate
+        // to that at the end of a request:
         // - an error status before any answer (500, 529): nothing was generated;
-        // - no response at all (reset, refused, timed out before the status line): the request was never
-        //   admitted or ended with our connection, and nothing of it reached us. We settle to 0 rather than
-        //   keep max_tokens held: keeping it costs max_tokens of capacity on every such fault, while in the
-        //   rarer case that the server did charge it, its next -remaining header lowers our level and at
-        //   worst one 429 (refunded, with a cooldown) corrects the rest. When it was us who hung up (a
-        //   timeout), that comes after kHangUpRefundDelay;
+        // - no response at all (a reset, a timeout before the status line): nothing of it reached us and the
+        //   request ended with our connection, so we settle to 0 rather than hold max_tokens of capacity on
+        //   every such fault; should the server have charged it after all, its next -remaining header lowers
+        //   our level, and at worst one 429 (refunded, with a cooldown) corrects the rest. When it was us who
+        //   hung up (a timeout), the output comes back after kHangUpRefundDelay, once the server has seen the
+        //   connection go;
         // - an answer that broke after a 200 (a truncated body, an error event or a stall mid-stream) was
         //   generated, at least in part, and may be charged in full: the reservation stands.
         const bool nothingGenerated =
             outcome.httpStatus == 0 || (outcome.httpStatus >= 400 && !outcome.errorInStream);
-        // A timeout is us hanging up: the output of a silent attempt comes back a little later (see
-        // kHangUpRefundDelay), when the server has seen the connection go.
         const bool hungUp = outcome.kind == ErrorKind::Timeout && outcome.httpStatus == 0 && !outcome.notSent;
         const bool refundOutputNow = nothingGenerated && !hungUp;
         const Cost charged =
